@@ -1,0 +1,174 @@
+"""Fixtures: an app on a fresh database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
+a real HTTP receiver on 127.0.0.1, a fake clock, and helpers to drive the dispatcher."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from webhooks import create_app
+from webhooks.auth import create_token, create_user
+from webhooks.delivery.dispatcher import Dispatcher
+from webhooks.extensions import db
+from webhooks.models import Base, Project
+from webhooks.scheduler import sender_for
+
+from .receiver import Receiver
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASES = ["sqlite", "postgresql"]
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 22, 12, 0, 0)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL database of this test session's own, created with the schema, then dropped."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"webhooks_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """The URL of an empty database with the schema: a SQLite file, or the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    url = request.getfixturevalue("pg_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def config_overrides():
+    """Extra settings a test module may override."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, config_overrides, clock):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WEBHOOKS_ALLOWED_HOSTS": "loopback",
+        "WEBHOOKS_TIMEOUT_SECONDS": 2.0,
+        "CLOCK": clock,
+        **config_overrides,
+    })
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            Base.metadata.create_all(db.engine)
+        yield app
+        db.session.remove()
+        sender = app.extensions.get("webhooks_sender")
+        if sender is not None:
+            sender.close()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def dispatch(app, clock):
+    """Run the dispatcher until idle, with the fake clock; returns the number recorded."""
+    factory = sessionmaker(bind=db.engine, expire_on_commit=False)
+
+    def run(**kwargs) -> int:
+        dispatcher = Dispatcher(factory, sender_for(app), app.extensions["secret_box"].decrypt,
+                                app.config["DELIVERY"], clock, idle_wait=0.05, **kwargs)
+        count = dispatcher.run_until_idle()
+        db.session.expire_all()
+        return count
+
+    return run
+
+
+@pytest.fixture
+def admin(app, clock):
+    user = create_user(db.session, "admin@example.com", "correct horse", True, clock())
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def project(app, clock):
+    project = Project(id=774, name="TaskView", created_at=clock(), updated_at=clock())
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+@pytest.fixture
+def make_token(app, admin, clock):
+    """Create a token for the admin (or a given user): make_token("events:write", projects=[..])."""
+    def make(scopes: str = "events:write,webhooks:read,webhooks:write,projects:write",
+             projects=None, user=None, expires_at=None) -> str:
+        _, plaintext = create_token(db.session, user or admin, "test", scopes, projects,
+                                    expires_at, clock())
+        db.session.commit()
+        return plaintext
+
+    return make
+
+
+@pytest.fixture
+def token(make_token):
+    return make_token()
+
+
+@pytest.fixture
+def auth_headers(token):
+    return {"Authorization": f"Bearer {token}"}

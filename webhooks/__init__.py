@@ -1,0 +1,61 @@
+"""The webhooks service: an app factory in the manner of Flask's tutorial."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app; start the scheduler where this process should run it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        instance_path=os.path.join(root, "instance"),
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+    )
+    from . import config
+
+    app.config.from_mapping(config.from_environment(dict(os.environ), app.instance_path))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
+    app.config["DELIVERY"] = config.delivery_settings(app.config, __version__)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from . import cli, errors, scheduler
+
+    errors.init_app(app)
+    cli.init_app(app)
+    scheduler.init_app(app)
+    if not app.logger.handlers or app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .extensions import configure_engine, db, migrate
+    from .crypto import SecretBox
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.instance_path), "migrations"))
+    with app.app_context():
+        configure_engine(db.engine)
+    app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"])
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import health
+    from .api import bp as api_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api_bp)

@@ -1,0 +1,8 @@
+"""The JSON API under /api/v1 (SPEC §3 and §5)."""
+from flask import Blueprint
+
+from . import deliveries, events, openapi, projects, webhooks
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+for module in (events, projects, webhooks, deliveries, openapi):
+    bp.register_blueprint(module.bp)

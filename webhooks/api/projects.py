@@ -1,0 +1,79 @@
+"""/api/v1/projects: list, create, read, rename, delete (SPEC §5)."""
+from __future__ import annotations
+
+from flask import Blueprint
+from sqlalchemy import select
+
+from .. import manage
+from ..extensions import app_now
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Project
+from . import serialize
+from .common import json_object, page, page_args, path_id, project_or_404, reachable, require
+
+bp = Blueprint("projects", __name__)
+
+
+@bp.get("/projects")
+def list_projects():
+    token = require("webhooks:read")
+    limit, after = page_args()
+    query = select(Project).order_by(Project.id).limit(limit + 1)
+    allowed = reachable(token)
+    if allowed is not None:
+        query = query.where(Project.id.in_(allowed))
+    if after is not None:
+        query = query.where(Project.id > after)
+    return page(list(db.session.scalars(query)), limit, serialize.project)
+
+
+@bp.post("/projects")
+def create_project():
+    require("projects:write")
+    data = json_object()
+    _only(data, {"id", "name"})
+    try:
+        project = manage.create_project(db.session, data.get("id"), data.get("name"), app_now())
+    except manage.Invalid as exc:
+        raise ApiError(422, exc.message, exc.field) from None
+    except manage.Conflict as exc:
+        raise ApiError(409, str(exc), "id") from None
+    db.session.commit()
+    return serialize.project(project), 201
+
+
+@bp.get("/projects/<project_id>")
+def get_project(project_id: str):
+    token = require("webhooks:read")
+    return serialize.project(project_or_404(token, path_id(project_id, "project")))
+
+
+@bp.patch("/projects/<project_id>")
+def update_project(project_id: str):
+    token = require("projects:write")
+    project = project_or_404(token, path_id(project_id, "project"))
+    data = json_object()
+    _only(data, {"name"})
+    if "name" in data:
+        try:
+            project.name = manage.parse_name(data["name"])
+        except manage.Invalid as exc:
+            raise ApiError(422, exc.message, exc.field) from None
+        project.updated_at = app_now()
+    db.session.commit()
+    return serialize.project(project)
+
+
+@bp.delete("/projects/<project_id>")
+def delete_project(project_id: str):
+    token = require("projects:write")
+    manage.delete_project(db.session, project_or_404(token, path_id(project_id, "project")))
+    db.session.commit()
+    return "", 204
+
+
+def _only(data: dict, allowed: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ApiError(422, f"unknown field {key!r}", key)

@@ -1,0 +1,104 @@
+"""/api/v1/.../webhooks: create, list, read, change, delete, rotate, test (SPEC §5)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from .. import manage
+from ..extensions import app_now
+from ..delivery.hosts import HostPolicy
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Webhook
+from ..scheduler import sender_for
+from . import serialize
+from .common import json_object, page, page_args, path_id, project_or_404, require, webhook_or_404
+from .projects import _only
+
+bp = Blueprint("webhooks", __name__)
+
+
+def _policy() -> HostPolicy:
+    return HostPolicy.parse(current_app.config["WEBHOOKS_ALLOWED_HOSTS"])
+
+
+def _invalid(exc: manage.Invalid) -> ApiError:
+    return ApiError(422, exc.message, exc.field)
+
+
+@bp.get("/projects/<project_id>/webhooks")
+def list_webhooks(project_id: str):
+    token = require("webhooks:read")
+    project = project_or_404(token, path_id(project_id, "project"))
+    limit, after = page_args()
+    query = select(Webhook).where(Webhook.project_id == project.id).order_by(Webhook.id)
+    if after is not None:
+        query = query.where(Webhook.id > after)
+    return page(list(db.session.scalars(query.limit(limit + 1))), limit, serialize.webhook)
+
+
+@bp.post("/projects/<project_id>/webhooks")
+def create_webhook(project_id: str):
+    token = require("webhooks:write")
+    project = project_or_404(token, path_id(project_id, "project"))
+    data = json_object()
+    _only(data, {"url", "events"})
+    for field in ("url", "events"):
+        if field not in data:
+            raise ApiError(422, f"{field} is required", field)
+    try:
+        webhook, secret = manage.create_webhook(
+            db.session, current_app.extensions["secret_box"], _policy(), project,
+            data["url"], data["events"], app_now())
+    except manage.Invalid as exc:
+        raise _invalid(exc) from None
+    db.session.commit()
+    return {**serialize.webhook(webhook), "secret": secret}, 201
+
+
+@bp.get("/webhooks/<webhook_id>")
+def get_webhook(webhook_id: str):
+    token = require("webhooks:read")
+    return serialize.webhook(webhook_or_404(token, path_id(webhook_id, "webhook")))
+
+
+@bp.patch("/webhooks/<webhook_id>")
+def update_webhook(webhook_id: str):
+    token = require("webhooks:write")
+    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    data = json_object()
+    _only(data, {"url", "events", "active"})
+    try:
+        manage.update_webhook(webhook, _policy(), app_now(), url=data.get("url"),
+                              events=data.get("events"), active=data.get("active"))
+    except manage.Invalid as exc:
+        raise _invalid(exc) from None
+    db.session.commit()
+    return serialize.webhook(webhook)
+
+
+@bp.delete("/webhooks/<webhook_id>")
+def delete_webhook(webhook_id: str):
+    token = require("webhooks:write")
+    manage.delete_webhook(db.session, webhook_or_404(token, path_id(webhook_id, "webhook")))
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/webhooks/<webhook_id>/rotate-secret")
+def rotate_secret(webhook_id: str):
+    token = require("webhooks:write")
+    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    secret = manage.rotate_secret(webhook, current_app.extensions["secret_box"], app_now())
+    db.session.commit()
+    return {"secret": secret}
+
+
+@bp.post("/webhooks/<webhook_id>/test")
+def test_webhook(webhook_id: str):
+    token = require("webhooks:write")
+    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    delivery = manage.send_test(db.session, webhook, current_app.extensions["secret_box"],
+                                sender_for(current_app), current_app.config["DELIVERY"], app_now)
+    return {"delivery": {**serialize.delivery(delivery), "durationMs": delivery.duration_ms,
+                         "error": delivery.last_error}}

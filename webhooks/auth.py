@@ -1,0 +1,153 @@
+"""Users, API tokens, scopes and project access (SPEC §6). No Flask here."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .crypto import hash_token, new_api_token
+from .models import ApiToken, Project, User, memberships
+
+SCOPES = ("events:write", "webhooks:read", "webhooks:write", "projects:write")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+MIN_PASSWORD = 8
+# lastUsedAt is written at most this often per token, to keep ingest to one write.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+class AccessError(ValueError):
+    """A request to create or change an account or token breaks a rule."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(session: Session, email: str, password: str, is_admin: bool,
+                now: datetime) -> User:
+    """Add a user with a hashed password; refuses a bad email, short password or duplicate."""
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise AccessError("enter a valid email address", "email")
+    if len(password) < MIN_PASSWORD:
+        raise AccessError(f"the password must have at least {MIN_PASSWORD} characters",
+                          "password")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccessError(f"a user with email {email} already exists", "email")
+    user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin,
+                created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_login(session: Session, email: str, password: str) -> User | None:
+    """The user with this email and password, or None."""
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal which emails exist.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def parse_scopes(raw) -> list[str]:
+    """Scopes from a comma-separated string or a list, validated and in canonical order."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    items = [s.strip() for s in items if s and s.strip()]
+    unknown = [s for s in items if s not in SCOPES]
+    if unknown:
+        raise AccessError(f"unknown scope {unknown[0]!r}; expected some of {', '.join(SCOPES)}",
+                          "scopes")
+    if not items:
+        raise AccessError("choose at least one scope", "scopes")
+    return [s for s in SCOPES if s in items]
+
+
+def parse_duration(raw: str) -> timedelta:
+    """`30d`, `12h`, `45m` or `90s` as a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dhms])\s*", raw or "")
+    if not match or int(match.group(1)) == 0:
+        raise AccessError("use a positive duration such as 30d, 12h or 45m", "expires_in")
+    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def create_token(session: Session, user: User, name: str, scopes, project_ids: list[int] | None,
+                 expires_at: datetime | None, now: datetime) -> tuple[ApiToken, str]:
+    """Add a token for `user`; `project_ids` None means all the user's projects.
+
+    Returns the token row and its plaintext, which is never stored.
+    """
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise AccessError("give the token a name of 1 to 200 characters", "name")
+    scope_list = parse_scopes(scopes)
+    if "projects:write" in scope_list and not user.is_admin:
+        raise AccessError("projects:write is only for administrators' tokens", "scopes")
+    projects: list[Project] = []
+    if project_ids is not None:
+        if not project_ids:
+            raise AccessError("choose at least one project, or all projects", "projects")
+        projects = list(session.scalars(select(Project).where(Project.id.in_(project_ids))))
+        found = {p.id for p in projects}
+        visible = visible_project_ids(session, user)
+        for pid in project_ids:
+            if pid not in found or (visible is not None and pid not in visible):
+                raise AccessError(f"project {pid} does not exist or is not yours", "projects")
+    if expires_at is not None and expires_at <= now:
+        raise AccessError("the expiry must be in the future", "expires_in")
+    plaintext = new_api_token()
+    token = ApiToken(user=user, name=name, token_hash=hash_token(plaintext),
+                     prefix=plaintext[:10], scopes=",".join(scope_list),
+                     all_projects=project_ids is None, projects=projects,
+                     expires_at=expires_at, created_at=now)
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def authenticate_token(session: Session, plaintext: str, now: datetime) -> ApiToken | None:
+    """The live token with this plaintext (not expired, not revoked), noting its use."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        token.last_used_at = now
+    return token
+
+
+def visible_project_ids(session: Session, user: User) -> set[int] | None:
+    """The projects a user may see: None for an administrator (all of them)."""
+    if user.is_admin:
+        return None
+    rows = session.execute(select(memberships.c.project_id).where(memberships.c.user_id == user.id))
+    return {row[0] for row in rows}
+
+
+def token_project_ids(session: Session, token: ApiToken) -> set[int] | None:
+    """The projects a token reaches (its list, within its user's access); None for all."""
+    visible = visible_project_ids(session, token.user)
+    if token.all_projects:
+        return visible
+    listed = {p.id for p in token.projects}
+    return listed if visible is None else listed & visible
+
+
+def can_reach(session: Session, token: ApiToken, project_id: int) -> bool:
+    """Whether the token may act on this project id (decided without looking the project up)."""
+    allowed = token_project_ids(session, token)
+    return allowed is None or project_id in allowed

@@ -1,0 +1,112 @@
+"""Settings read from the environment (SPEC §8)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """Return the SQLAlchemy URL for DATABASE_URL, defaulting to SQLite in instance/."""
+    if not raw:
+        return "sqlite:///" + os.path.join(instance_path, "webhooks.sqlite3")
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def _number(name: str, raw: str, minimum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum or value != value:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _delays(raw: str) -> tuple[float, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    return tuple(_number("WEBHOOKS_RETRY_DELAYS", p, 0) for p in parts)
+
+
+def _duration_days(raw: str) -> float:
+    return _number("WEBHOOKS_RETENTION_DAYS", raw, 0)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The knobs of the delivery core, independent of Flask."""
+
+    timeout: float = 10.0
+    retry_delays: tuple[float, ...] = (10.0, 20.0)
+    max_consecutive_failures: int = 10
+    lease: float = 30.0
+    concurrency: int = 32
+    max_response_bytes: int = 64 * 1024
+    kept_response_bytes: int = 4 * 1024
+    user_agent: str = "webhooks/0"
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts in one cycle: the original plus one per retry delay."""
+        return 1 + len(self.retry_delays)
+
+
+# name -> (default, parser)
+_ENV = {
+    "SCHEDULER_ENABLED": ("1", lambda v: v.strip().lower() not in ("0", "false", "no", "off", "")),
+    "WEBHOOKS_POLL_SECONDS": ("2", lambda v: _number("WEBHOOKS_POLL_SECONDS", v, 0.01)),
+    "WEBHOOKS_TIMEOUT_SECONDS": ("10", lambda v: _number("WEBHOOKS_TIMEOUT_SECONDS", v, 0.01)),
+    "WEBHOOKS_RETRY_DELAYS": ("10,20", _delays),
+    "WEBHOOKS_MAX_CONSECUTIVE_FAILURES": (
+        "10", lambda v: int(_number("WEBHOOKS_MAX_CONSECUTIVE_FAILURES", v, 1))),
+    "WEBHOOKS_ALLOWED_HOSTS": ("external", str),
+    "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
+    "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
+    "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
+    "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
+}
+
+
+def from_environment(environ: dict[str, str], instance_path: str) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    config = {name: parse(environ.get(name, default)) for name, (default, parse) in _ENV.items()}
+    config["SQLALCHEMY_DATABASE_URI"] = database_url(environ.get("DATABASE_URL"), instance_path)
+    config["SECRET_KEY"] = environ.get("SECRET_KEY")
+    return config
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """A random key kept in instance/secret_key, so a local trial needs no set-up."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def delivery_settings(config, version: str) -> DeliverySettings:
+    """The delivery core's settings from a Flask config mapping."""
+    timeout = config["WEBHOOKS_TIMEOUT_SECONDS"]
+    # A lease shorter than a send would let a second process repeat a live attempt.
+    lease = max(config["WEBHOOKS_LEASE_SECONDS"], timeout + 5)
+    return DeliverySettings(
+        timeout=timeout,
+        retry_delays=config["WEBHOOKS_RETRY_DELAYS"],
+        max_consecutive_failures=config["WEBHOOKS_MAX_CONSECUTIVE_FAILURES"],
+        lease=lease,
+        concurrency=config["WEBHOOKS_SEND_CONCURRENCY"],
+        user_agent=f"webhooks/{version}",
+    )

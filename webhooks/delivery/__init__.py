@@ -1,0 +1,1 @@
+"""The delivery core: claim, sign, send, record, retry. Imports nothing from Flask."""

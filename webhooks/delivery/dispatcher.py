@@ -1,0 +1,159 @@
+"""The dispatch loop: claim what is due, send it, record what happened, until nothing is due.
+
+Sending slots are refilled as attempts finish, so one slow receiver holds only its own
+slots; outcomes are written in batches. No Flask here: the session factory, the sender,
+the secret decryption and the clock are all passed in.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from typing import Callable
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from ..clock import Clock, utcnow
+from ..config import DeliverySettings
+from .claim import Claimed, claim_due
+from .record import INACTIVE, Finished, record_outcomes
+from .sender import OutgoingRequest, Outcome, Sender
+from .signing import sign
+
+log = logging.getLogger("webhooks.delivery")
+
+
+def build_request(claimed: Claimed, secret: str, settings: DeliverySettings) -> OutgoingRequest:
+    """The signed request for a claimed delivery."""
+    body = claimed.body.encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": settings.user_agent,
+        "X-Webhook-Signature": sign(body, secret),
+        "X-Webhook-Event": claimed.event_type,
+        "X-Webhook-Delivery": str(claimed.delivery_id),
+        "Accept-Encoding": "identity",
+    }
+    return OutgoingRequest(claimed.delivery_id, claimed.url, body, headers, settings.timeout)
+
+
+class Dispatcher:
+    """Runs deliveries through a sender until none is due."""
+
+    def __init__(self, session_factory: Callable[[], Session], sender: Sender,
+                 decrypt: Callable[[str], str], settings: DeliverySettings,
+                 clock: Clock = utcnow, idle_wait: float = 1.0):
+        self.session_factory = session_factory
+        self.sender = sender
+        self.decrypt = decrypt
+        self.settings = settings
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.idle_wait = idle_wait
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self.per_webhook = max(1, settings.concurrency // 4) if settings.concurrency > 4 else None
+
+    def run_until_idle(self) -> int:
+        """Deliver everything that is due, including what comes due meanwhile; return the count."""
+        in_flight: dict[int, tuple[Claimed, object]] = {}
+        busy: Counter = Counter()
+        recorded = 0
+        may_claim = True
+        with self.session_factory() as session:
+            while True:
+                finished: list[Finished] = []
+                free = self.settings.concurrency - len(in_flight)
+                if may_claim and free > 0 and not self.stopping.is_set():
+                    claimed = self._claim(session, free, busy)
+                    may_claim = len(claimed) == free
+                    for item in claimed:
+                        finished.extend(self._start(item, in_flight, busy))
+                if not in_flight and not finished:
+                    return recorded
+                if not finished:
+                    self._take(self._wait(), finished, in_flight, busy)
+                while not self._done.empty():
+                    self._take(self._done.get(), finished, in_flight, busy)
+                recorded += self._record(session, finished)
+                may_claim = True
+
+    def nudge(self) -> None:
+        """Wake a running loop that waits on slow attempts, so it claims new work now."""
+        self._done.put((None, None))
+
+    def _wait(self):
+        try:
+            return self._done.get(timeout=self.idle_wait)
+        except queue.Empty:
+            return (None, None)
+
+    def _claim(self, session: Session, free: int, busy: Counter) -> list[Claimed]:
+        try:
+            return claim_due(session, self.clock(), free, self.settings.lease, busy,
+                             self.per_webhook)
+        except Exception:
+            session.rollback()
+            if self.stopping.is_set():
+                return []
+            log.exception("claiming due deliveries failed; will try again")
+            self.stopping.wait(self.idle_wait)
+            return []
+
+    def _record(self, session: Session, finished: list[Finished]) -> int:
+        """Record a batch, retrying through a short database outage."""
+        for wait in (0.1, 0.5, 1, 2, 4, 8, None):
+            try:
+                written = record_outcomes(session, finished, self.clock(), self.settings)
+                _log(finished)
+                return written
+            except Exception as exc:
+                session.rollback()
+                if wait is None or not isinstance(exc, (OperationalError, InterfaceError)):
+                    # The claims stay on record; the lease expiry makes them due again.
+                    log.exception("recording %d outcomes failed; they will be retried",
+                                  len(finished))
+                    return 0
+                log.warning("recording outcomes failed; retrying in %s s", wait, exc_info=True)
+                threading.Event().wait(wait)
+        return 0
+
+    def _start(self, item: Claimed, in_flight, busy) -> list[Finished]:
+        """Submit one claimed delivery; an inactive webhook's delivery finishes at once."""
+        now = self.clock()
+        if not item.active:
+            return [Finished(item, Outcome(item.delivery_id, None, 0, INACTIVE), now)]
+        try:
+            request = build_request(item, self.decrypt(item.secret_encrypted), self.settings)
+        except ValueError as exc:
+            return [Finished(item, Outcome(item.delivery_id, None, 0, str(exc)), now)]
+        future = self.sender.submit(request)
+        in_flight[item.delivery_id] = (item, now)
+        busy[item.webhook_id] += 1
+        future.add_done_callback(lambda f, key=item.delivery_id: self._done.put((key, f)))
+        return []
+
+    def _take(self, entry, finished: list[Finished], in_flight, busy) -> None:
+        """Turn a completed future into a Finished; ignore nudges."""
+        key, future = entry
+        if key is None:
+            return
+        item, attempted_at = in_flight.pop(key)
+        busy[item.webhook_id] -= 1
+        if busy[item.webhook_id] <= 0:
+            del busy[item.webhook_id]
+        try:
+            outcome = future.result()
+        except Exception as exc:  # a sender bug must not lose the delivery's record
+            log.exception("sender failed on delivery %s", key)
+            outcome = Outcome(key, None, 0, f"internal sender error: {exc}")
+        finished.append(Finished(item, outcome, attempted_at))
+
+
+def _log(finished: list[Finished]) -> None:
+    for f in finished:
+        o = f.outcome
+        log.info("delivery=%s webhook=%s event=%s attempt=%s code=%s duration_ms=%s error=%s",
+                 f.claimed.delivery_id, f.claimed.webhook_id, f.claimed.event_type,
+                 f.claimed.cycle_attempts + 1, o.http_code, o.duration_ms, o.error or "-")

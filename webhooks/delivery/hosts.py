@@ -1,0 +1,141 @@
+"""Which targets a webhook may reach: WEBHOOKS_ALLOWED_HOSTS (SPEC §6).
+
+Tokens: `external` (public addresses), `loopback`, `private`, `*`, host names and CIDRs.
+A URL is checked when it is saved and again when it is sent, on the address actually
+connected to, so a name that changes its answer (DNS rebinding) cannot slip through.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+SETTING = "WEBHOOKS_ALLOWED_HOSTS"
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class HostNotAllowed(ValueError):
+    """The target is not allowed; the message names the setting that would allow it."""
+
+
+def classify(address: IPAddress) -> str:
+    """`loopback`, `private`, `external` or `other` (multicast, reserved)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return "loopback"
+    if address.is_multicast or address.is_reserved:
+        return "other"
+    if address.is_private or address.is_link_local or address in _SHARED:
+        return "private"
+    if address.is_global:
+        return "external"
+    return "other"
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """A parsed WEBHOOKS_ALLOWED_HOSTS value."""
+
+    kinds: frozenset[str]
+    names: frozenset[str]
+    networks: tuple
+
+    @classmethod
+    def parse(cls, raw: str) -> "HostPolicy":
+        kinds, names, networks = set(), set(), []
+        for token in (t.strip().lower() for t in raw.split(",")):
+            if not token:
+                continue
+            if token in ("external", "loopback", "private", "*"):
+                kinds.add(token)
+                continue
+            try:
+                networks.append(ipaddress.ip_network(token.strip("[]"), strict=False))
+            except ValueError:
+                names.add(token.rstrip("."))
+        return cls(frozenset(kinds), frozenset(names), tuple(networks))
+
+    def allows_name(self, host: str) -> bool:
+        """Whether a host name is allowed by name, whatever it resolves to."""
+        if "*" in self.kinds:
+            return True
+        host = host.lower().rstrip(".")
+        return host in self.names or any(
+            n.startswith("*.") and host.endswith(n[1:]) for n in self.names)
+
+    def allows_address(self, address: IPAddress) -> bool:
+        if "*" in self.kinds or classify(address) in self.kinds:
+            return True
+        mapped = getattr(address, "ipv4_mapped", None)
+        return any(address in net or (mapped is not None and mapped in net)
+                   for net in self.networks)
+
+    def refusal(self, host: str, address: IPAddress) -> str:
+        kind = classify(address)
+        hint = f"add '{kind}' or '{address}' to {SETTING}" if kind != "other" else \
+            f"add '{address}' to {SETTING}"
+        shown = host if host == str(address) else f"{host} ({address})"
+        return f"{shown} is a {kind} address, which {SETTING} does not allow; {hint} to allow it"
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """All addresses of a host (IP literals in any form glibc accepts included)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    seen: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+def allowed_addresses(policy: HostPolicy, host: str, port: int) -> list[IPAddress]:
+    """The addresses of `host` that may be connected to; raises HostNotAllowed if none.
+
+    Raises OSError when the name does not resolve.
+    """
+    addresses = resolve(host, port)
+    if policy.allows_name(host):
+        return addresses
+    allowed = [a for a in addresses if policy.allows_address(a)]
+    if not allowed:
+        raise HostNotAllowed(policy.refusal(host, addresses[0]))
+    return allowed
+
+
+def check_url(url: str, policy: HostPolicy) -> str:
+    """Validate a webhook URL when it is saved; return it normalised. Raises ValueError.
+
+    A name that does not resolve now is accepted (it is checked again at send time); a name
+    that resolves to any address the policy refuses is not.
+    """
+    url = (url or "").strip()
+    if not url:
+        raise ValueError("enter the URL that should receive the events")
+    if len(url) > 2048:
+        raise ValueError("the URL is longer than 2048 characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValueError(f"the URL is not valid: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("the URL must start with http:// or https://")
+    host = parts.hostname
+    if not host:
+        raise ValueError("the URL has no host")
+    if parts.username or parts.password:
+        raise ValueError("the URL must not contain a user name or password")
+    if policy.allows_name(host):
+        return url
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError):
+        return url
+    for address in addresses:
+        if not policy.allows_address(address):
+            raise HostNotAllowed(policy.refusal(host, address))
+    return url

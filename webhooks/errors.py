@@ -1,0 +1,54 @@
+"""Errors: the JSON shape of SPEC §3 for the API, plain pages elsewhere."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+          415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+          500: "internal_error", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An API failure answered as `{"error": {"code", "message", "field"?}}`."""
+
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+        self.code = code or _CODES.get(status, "error")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    """Build the JSON error response."""
+    error = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.field)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        if not _wants_json():
+            return error
+        return error_response(error.code or 500, _CODES.get(error.code, "error"),
+                              error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(500, "internal_error", "internal error; see the server log")
+        return "Internal error; see the server log.", 500

@@ -1,0 +1,181 @@
+"""Managing projects, webhooks and deliveries: the rules shared by the API and the UI."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from .config import DeliverySettings
+from .crypto import SecretBox, new_webhook_secret
+from .delivery.claim import Claimed, new_token
+from .delivery.dispatcher import build_request
+from .delivery.hosts import HostPolicy, check_url
+from .delivery.record import Finished, record_outcomes
+from .delivery.sender import Outcome, Sender
+from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
+from .ingest import new_event_id
+from .models import Delivery, DeliveryStatus, Event, Project, Webhook
+
+
+class Invalid(ValueError):
+    """Input breaks a rule; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class Conflict(ValueError):
+    """The action does not fit the resource's current state (HTTP 409)."""
+
+
+_INT64 = 2 ** 63
+
+
+def parse_project_id(raw) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not -_INT64 <= raw < _INT64:
+        try:
+            raw = int(str(raw).strip()) if not isinstance(raw, bool) else None
+        except ValueError:
+            raw = None
+        if raw is None or not -_INT64 <= raw < _INT64:
+            raise Invalid("the project id must be an integer (the host app's goalId)", "id")
+    return raw
+
+
+def parse_name(raw) -> str:
+    if not isinstance(raw, str) or not raw.strip() or len(raw.strip()) > 200:
+        raise Invalid("the name must be 1 to 200 characters", "name")
+    return raw.strip()
+
+
+def create_project(session: Session, project_id, name, now: datetime) -> Project:
+    project_id, name = parse_project_id(project_id), parse_name(name)
+    if session.get(Project, project_id) is not None:
+        raise Conflict(f"project {project_id} already exists")
+    project = Project(id=project_id, name=name, created_at=now, updated_at=now)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def parse_events(raw) -> list[str]:
+    """Subscribed events, validated and in the catalogue's order."""
+    if not isinstance(raw, list) or not all(isinstance(e, str) for e in raw):
+        raise Invalid("events must be a list of event names", "events")
+    unknown = [e for e in raw if e not in EVENT_TYPES]
+    if unknown:
+        hint = " (it is sent by test sends only)" if unknown[0] == TEST_EVENT else ""
+        raise Invalid(f"unknown event {unknown[0]!r}{hint}", "events")
+    if not raw:
+        raise Invalid("select at least one event", "events")
+    return [e for e in EVENT_TYPES if e in raw]
+
+
+def parse_url(raw, policy: HostPolicy) -> str:
+    if not isinstance(raw, str):
+        raise Invalid("url must be a string", "url")
+    try:
+        return check_url(raw, policy)
+    except ValueError as exc:
+        raise Invalid(str(exc), "url") from None
+
+
+def create_webhook(session: Session, box: SecretBox, policy: HostPolicy, project: Project,
+                   url, events, now: datetime) -> tuple[Webhook, str]:
+    """Add a webhook; returns it with its secret, which is shown only this once."""
+    url = parse_url(url, policy)
+    event_list = parse_events(events)
+    secret = new_webhook_secret()
+    webhook = Webhook(project_id=project.id, url=url, events=",".join(event_list),
+                      secret_encrypted=box.encrypt(secret), active=True, consecutive_failures=0,
+                      created_at=now, updated_at=now)
+    session.add(webhook)
+    session.flush()
+    return webhook, secret
+
+
+def update_webhook(webhook: Webhook, policy: HostPolicy, now: datetime, url=None, events=None,
+                   active=None) -> Webhook:
+    """Change URL, events or the active flag. Turning on does not reset the counter."""
+    if url is not None:
+        webhook.url = parse_url(url, policy)
+    if events is not None:
+        webhook.events = ",".join(parse_events(events))
+    if active is not None:
+        if not isinstance(active, bool):
+            raise Invalid("active must be true or false", "active")
+        if active and not webhook.active:
+            webhook.deactivated_at = None
+            webhook.deactivation_reason = None
+        elif not active and webhook.active:
+            webhook.deactivated_at = now
+            webhook.deactivation_reason = "turned off by hand"
+        webhook.active = active
+    webhook.updated_at = now
+    return webhook
+
+
+def rotate_secret(webhook: Webhook, box: SecretBox, now: datetime) -> str:
+    """Replace the secret at once; return the new one (shown only this once)."""
+    secret = new_webhook_secret()
+    webhook.secret_encrypted = box.encrypt(secret)
+    webhook.updated_at = now
+    return secret
+
+
+def delete_webhook(session: Session, webhook: Webhook) -> None:
+    """Delete a webhook; the database cascades to its deliveries and their attempts.
+
+    Rows are locked webhook first, then deliveries: the order the recorder uses too.
+    """
+    session.execute(delete(Webhook).where(Webhook.id == webhook.id))
+
+
+def retry_delivery(session: Session, delivery: Delivery, webhook: Webhook,
+                   now: datetime) -> Delivery:
+    """Start a fresh cycle of attempts for a failed delivery."""
+    if delivery.event_type == TEST_EVENT:
+        raise Conflict("test deliveries cannot be retried; send a new test instead")
+    if not webhook.active:
+        raise Conflict("the webhook is inactive; turn it on before retrying")
+    changed = session.execute(
+        update(Delivery).where(Delivery.id == delivery.id,
+                               Delivery.status == DeliveryStatus.FAILED)
+        .values(status=DeliveryStatus.PENDING, cycle_attempts=0, next_attempt_at=now,
+                completed_at=None, claim_token=None)).rowcount
+    if not changed:
+        raise Conflict(f"only failed deliveries can be retried; this one is {delivery.status}")
+    session.refresh(delivery)
+    return delivery
+
+
+def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender,
+              settings: DeliverySettings, now, initiator_id: int | None = None) -> Delivery:
+    """Send a `webhook.test` delivery now and record it; never retried, never counted."""
+    start = now()
+    event_id, token = new_event_id(), new_token()
+    body = encode_body(webhook_test_body(webhook.id, webhook.project_id, start, initiator_id))
+    session.add(Event(id=event_id, project_id=webhook.project_id, type=TEST_EVENT, body=body,
+                      delivery_count=1, created_at=start))
+    delivery = Delivery(webhook_id=webhook.id, event_id=event_id, event_type=TEST_EVENT,
+                        status=DeliveryStatus.PENDING, attempts=0, cycle_attempts=0,
+                        next_attempt_at=None, claim_token=token, created_at=start)
+    session.add(delivery)
+    session.flush()
+    claimed = Claimed(delivery.id, token, webhook.id, TEST_EVENT, 0, webhook.url,
+                      webhook.secret_encrypted, True, body)
+    session.commit()  # never hold a transaction across the HTTP call
+    try:
+        outcome = sender.send(build_request(claimed, box.decrypt(claimed.secret_encrypted),
+                                            settings))
+    except ValueError as exc:
+        outcome = Outcome(delivery.id, None, 0, str(exc))
+    record_outcomes(session, [Finished(claimed, outcome, start)], now(), settings)
+    return session.get(Delivery, claimed.delivery_id)
+
+
+def delete_project(session: Session, project: Project) -> None:
+    """Delete a project; the database cascades to webhooks, events and deliveries."""
+    session.execute(delete(Project).where(Project.id == project.id))
