@@ -43,7 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from .extensions import configure_engine, db, migrate
+    from .dbtx import configure_engine
+    from .extensions import db, migrate
     from .crypto import SecretBox
 
     db.init_app(app)
@@ -51,6 +52,22 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"])
+    _init_write_intent(app)
+
+
+def _init_write_intent(app: Flask) -> None:
+    """Requests that change things begin write transactions (see `webhooks.dbtx`)."""
+    from flask import request
+
+    from .dbtx import set_write_intent
+
+    @app.before_request
+    def mark_writes():
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def clear_writes(_exc):
+        set_write_intent(False)
 
 
 def _register_blueprints(app: Flask) -> None:

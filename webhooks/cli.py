@@ -1,6 +1,7 @@
 """`flask users|projects|tokens|worker|deliveries` (SPEC §8)."""
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from . import auth, manage
 from .extensions import app_now
+from .dbtx import writing
 from .delivery.prune import prune
 from .extensions import db
 from .models import Project, User
@@ -19,6 +21,16 @@ users = AppGroup("users", help="Manage users.")
 projects = AppGroup("projects", help="Manage projects.")
 tokens = AppGroup("tokens", help="Manage API tokens.")
 deliveries = AppGroup("deliveries", help="Manage deliveries.")
+
+
+def _writes(callback):
+    """Run a command's database work in write transactions (see `webhooks.dbtx`)."""
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        with writing():
+            return callback(*args, **kwargs)
+
+    return wrapper
 
 
 def _fail(message: str) -> None:
@@ -136,5 +148,7 @@ def worker() -> None:
 
 def init_app(app: Flask) -> None:
     for group in (users, projects, tokens, deliveries):
+        for command in group.commands.values():
+            command.callback = _writes(command.callback)
         app.cli.add_command(group)
     app.cli.add_command(worker)

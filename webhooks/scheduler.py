@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from .clock import iso, utcnow
+from .dbtx import writing
 from .delivery.dispatcher import Dispatcher
 from .delivery.hosts import HostPolicy
 from .delivery.prune import prune
@@ -109,7 +110,7 @@ class Runner:
     def prune(self) -> None:
         """The daily retention job."""
         days = self.app.config["WEBHOOKS_RETENTION_DAYS"]
-        with self.session_factory() as session:
+        with writing(), self.session_factory() as session:
             deliveries, events = prune(session, utcnow(), timedelta(days=days))
         log.info("pruned %d deliveries and %d events older than %s days",
                  deliveries, events, days)

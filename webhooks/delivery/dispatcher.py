@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock, utcnow
 from ..config import DeliverySettings
+from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .record import INACTIVE, Finished, record_outcomes
 from .sender import OutgoingRequest, Outcome, Sender
@@ -61,7 +62,7 @@ class Dispatcher:
         busy: Counter = Counter()
         recorded = 0
         may_claim = True
-        with self.session_factory() as session:
+        with writing(), self.session_factory() as session:
             while True:
                 finished: list[Finished] = []
                 free = self.settings.concurrency - len(in_flight)
