@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.config["DELIVERY"] = config.delivery_settings(app.config, __version__)
 
+    app.json.sort_keys = False  # keep payloads and resources in their documented order
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .crypto import hash_token, new_api_token
+from .dbtx import writing
 from .models import ApiToken, Project, User, memberships
 
 SCOPES = ("events:write", "webhooks:read", "webhooks:write", "projects:write")
@@ -125,8 +126,13 @@ def authenticate_token(session: Session, plaintext: str, now: datetime) -> ApiTo
     if token.expires_at is not None and token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        token.last_used_at = now
+        # Its own short write transaction, committed at once: reads, refused requests and
+        # idempotent replays commit nothing else.
+        session.commit()
+        with writing():
+            session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                            .values(last_used_at=now))
+            session.commit()
     return token
 
 

@@ -37,7 +37,10 @@ def _wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
-        return error_response(error.status, error.code, error.message, error.field)
+        response = error_response(error.status, error.code, error.message, error.field)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

@@ -29,7 +29,8 @@ EVENT_GROUPS = {
 }
 WITH_CHANGES = ("task.updated", "sprint.updated")
 
-TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# ASCII: without it `\d` also matches other scripts' digits, which strptime then accepts.
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", re.ASCII)
 _INT64 = 2 ** 63
 
 # Top-level keys of the outgoing body per family, in order; `changes` only where it applies.
@@ -83,7 +84,16 @@ def parse_json(raw: bytes):
             raise ValueError(f"number {text} is out of range")
         return value
 
-    return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant, parse_float=finite_float)
+    text = raw.decode("utf-8")
+    try:
+        data = json.loads(text, parse_constant=refuse_constant, parse_float=finite_float)
+        if "\\u" in text:  # only an escape can smuggle in a lone surrogate
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff)") from None
+    return data
 
 
 def encode_body(body: dict) -> str:

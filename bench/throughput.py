@@ -1,0 +1,80 @@
+"""Deliveries per second from one process to a fast local receiver, beside a bare
+`requests` sender with the same thread count and no database.
+
+    python -m bench.throughput [--database sqlite|postgresql] [--deliveries 5000] [--webhooks 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy.orm import sessionmaker
+
+from webhooks.clock import utcnow
+from webhooks.delivery.dispatcher import Dispatcher
+from webhooks.extensions import db
+from webhooks.ingest import store_event
+from webhooks.scheduler import sender_for
+
+from .common import emit, receiver_process, scratch_database
+from .scratch import scratch_app, task_created
+
+
+def bare_requests(urls: list[str], total: int, threads: int) -> float:
+    """Posts per second of a plain thread pool of requests sessions (no database)."""
+    body = json.dumps(task_created(1)).encode()
+    local = threading.local()
+
+    def post(i: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        session.post(urls[i % len(urls)], data=body, timeout=10,
+                     headers={"Content-Type": "application/json"}).close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, range(total)))
+    return total / (time.perf_counter() - started)
+
+
+def service(database_url: str, urls: list[str], total: int, concurrency: int) -> float:
+    """Deliveries per second through claim, sign, send and record."""
+    with scratch_app(database_url, urls, WEBHOOKS_SEND_CONCURRENCY=concurrency) as (app, _):
+        events = total // len(urls)
+        for task in range(events):
+            store_event(db.session, 774, task_created(task), utcnow())
+        dispatcher = Dispatcher(sessionmaker(bind=db.engine, expire_on_commit=False),
+                                sender_for(app), app.extensions["secret_box"].decrypt,
+                                app.config["DELIVERY"])
+        started = time.perf_counter()
+        done = dispatcher.run_until_idle()
+        elapsed = time.perf_counter() - started
+    assert done == events * len(urls), (done, events * len(urls))
+    return done / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--deliveries", type=int, default=5000)
+    parser.add_argument("--webhooks", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    with receiver_process() as (base, stats), scratch_database(args.database) as url:
+        urls = [f"{base}/w{i}" for i in range(args.webhooks)]
+        baseline = bare_requests(urls, args.deliveries, args.concurrency)
+        ours = service(url, urls, args.deliveries, args.concurrency)
+        emit("throughput", {"deliveries_per_s": round(ours, 1),
+                            "bare_requests_per_s": round(baseline, 1),
+                            "ratio": round(ours / baseline, 3)},
+             {"deliveries": args.deliveries, "webhooks": args.webhooks,
+              "concurrency": args.concurrency}, url)
+
+
+if __name__ == "__main__":
+    main()
