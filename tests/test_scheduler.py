@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from webhooks import manage
+from webhooks.dbtx import writing
 from webhooks.delivery.hosts import HostPolicy
 from webhooks.extensions import db
 from webhooks.scheduler import Runner, flask_command, should_start
@@ -60,9 +61,12 @@ def runner_with_slow_poll(app):
 
 def test_ingest_wakes_the_scheduler_so_delivery_does_not_wait_for_the_poll(
         app, client, auth_headers, project, receiver, clock, runner_with_slow_poll):
-    manage.create_webhook(db.session, app.extensions["secret_box"], HostPolicy.parse("loopback"),
-                          project, receiver.url(), ["task.created"], clock())
-    db.session.commit()
+    db.session.commit()  # the scheduler writes meanwhile: write in a write transaction
+    with writing():
+        manage.create_webhook(db.session, app.extensions["secret_box"],
+                              HostPolicy.parse("loopback"), project, receiver.url(),
+                              ["task.created"], clock())
+        db.session.commit()
     receiver.wait_for(0)
     for task in range(3):  # the first run may still be on its start-up tick; later ones wake it
         response = client.post("/api/v1/events", headers=auth_headers, json={

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 SETTING = "WEBHOOKS_ALLOWED_HOSTS"
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 target
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -20,15 +21,27 @@ class HostNotAllowed(ValueError):
     """The target is not allowed; the message names the setting that would allow it."""
 
 
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), else the address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
 def classify(address: IPAddress) -> str:
     """`loopback`, `private`, `external` or `other` (multicast, reserved)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = embedded_ipv4(address)
     if address.is_loopback or address.is_unspecified:
         return "loopback"
     if address.is_multicast or address.is_reserved:
         return "other"
-    if address.is_private or address.is_link_local or address in _SHARED:
+    if (address.is_private or address.is_link_local or address in _SHARED
+            or getattr(address, "is_site_local", False)):
         return "private"
     if address.is_global:
         return "external"
@@ -53,7 +66,8 @@ class HostPolicy:
                 kinds.add(token)
                 continue
             try:
-                networks.append(ipaddress.ip_network(token.strip("[]"), strict=False))
+                networks.append(ipaddress.ip_network(token.replace("[", "").replace("]", ""),
+                                                     strict=False))
             except ValueError:
                 names.add(token.rstrip("."))
         return cls(frozenset(kinds), frozenset(names), tuple(networks))
@@ -69,9 +83,8 @@ class HostPolicy:
     def allows_address(self, address: IPAddress) -> bool:
         if "*" in self.kinds or classify(address) in self.kinds:
             return True
-        mapped = getattr(address, "ipv4_mapped", None)
-        return any(address in net or (mapped is not None and mapped in net)
-                   for net in self.networks)
+        inner = embedded_ipv4(address)
+        return any(address in net or inner in net for net in self.networks)
 
     def refusal(self, host: str, address: IPAddress) -> str:
         kind = classify(address)
@@ -127,7 +140,7 @@ def check_url(url: str, policy: HostPolicy) -> str:
     host = parts.hostname
     if not host:
         raise ValueError("the URL has no host")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         raise ValueError("the URL must not contain a user name or password")
     if policy.allows_name(host):
         return url

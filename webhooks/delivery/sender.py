@@ -7,6 +7,7 @@ address that is actually connected to.
 """
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from .hosts import HostNotAllowed, HostPolicy, allowed_addresses
@@ -63,7 +64,7 @@ def judge(code: int | None, error: str | None, location: str | None = None) -> s
     if 200 <= code < 300:
         return None
     if 300 <= code < 400:
-        where = f" to {location}" if location else ""
+        where = f" to {location[:500]}" if location else ""
         return f"HTTP {code}: redirect{where} not followed"
     return f"HTTP {code}"
 
@@ -99,22 +100,37 @@ def _guarded(base, policy: HostPolicy, watchdog: Watchdog):
                 raise NewConnectionError(self, f"could not resolve {self._dns_host}") from exc
             error: OSError | None = None
             for address in addresses:
+                timeout = self.timeout
+                if attempt is not None:  # several addresses share one deadline
+                    left = attempt.deadline - time.monotonic()
+                    if left <= 0:
+                        attempt.timed_out = True
+                        raise ConnectTimeoutError(self, "connect timed out") from error
+                    timeout = min(timeout, left) if isinstance(timeout, (int, float)) else left
                 try:
                     sock = urllib3_connection.create_connection(
-                        (str(address), self.port), self.timeout,
+                        (str(address), self.port), timeout,
                         source_address=self.source_address, socket_options=self.socket_options)
                 except OSError as exc:
                     error = exc
                     continue
                 if attempt is not None:
+                    # the watchdog's handle shares the connection, so it also cuts the TLS
+                    # handshake and the TLS socket that will wrap this one
                     watchdog.watch(sock, attempt)
+                    self._watched_for = attempt
                 return sock
-            raise NewConnectionError(self, f"Failed to establish a new connection: {error}")
+            if isinstance(error, TimeoutError):
+                raise ConnectTimeoutError(self, "connect timed out") from error
+            raise NewConnectionError(
+                self, f"Failed to establish a new connection: {error}") from error
 
         def request(self, *args, **kwargs):
             attempt = getattr(_current, "attempt", None)
-            if self.sock is not None and attempt is not None:
-                watchdog.watch(self.sock, attempt)
+            if (self.sock is not None and attempt is not None
+                    and getattr(self, "_watched_for", None) is not attempt):
+                watchdog.watch(self.sock, attempt)  # a kept-alive connection, reused
+                self._watched_for = attempt
             return super().request(*args, **kwargs)
 
     return Guarded
@@ -135,16 +151,22 @@ class _GuardedAdapter(HTTPAdapter):
 
 
 class RequestsSender:
-    """Sends with `requests` from a thread pool; one keep-alive session per thread."""
+    """Sends with `requests` from a thread pool; one keep-alive session per thread.
+
+    `verify` is passed to requests as is: True (the system's CA bundle), or a CA bundle path.
+    """
 
     def __init__(self, policy: HostPolicy, concurrency: int = 32,
-                 max_response_bytes: int = 64 * 1024, kept_response_bytes: int = 4 * 1024):
+                 max_response_bytes: int = 64 * 1024, kept_response_bytes: int = 4 * 1024,
+                 verify: bool | str = True):
         self.policy = policy
         self.max_response_bytes = max_response_bytes
         self.kept_response_bytes = kept_response_bytes
+        self.verify = verify
         self._concurrency = concurrency
         self._watchdog = Watchdog()
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -156,21 +178,33 @@ class RequestsSender:
             return self._pool.submit(self.send, request)
 
     def close(self) -> None:
+        """Wait for the sends in flight, then close every kept-alive connection."""
         with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        with self._pool_lock:
+            sessions, self._sessions = self._sessions, []
+            self._local = threading.local()
+        for session in sessions:
+            session.close()
         self._watchdog.stop()
 
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
+        local = self._local
+        session = getattr(local, "session", None)
         if session is None:
             session = requests.Session()
             session.trust_env = False  # a proxy from the environment would bypass the host check
+            session.verify = self.verify
+            # the excerpt is kept as received, and a compressed answer could be a zip bomb
+            session.headers["Accept-Encoding"] = "identity"
             adapter = _GuardedAdapter(self.policy, self._watchdog, pool_size=4)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            self._local.session = session
+            with self._pool_lock:
+                self._sessions.append(session)
+            local.session = session
         return session
 
     def send(self, request: OutgoingRequest) -> Outcome:
@@ -179,53 +213,97 @@ class RequestsSender:
         attempt = _Attempt(deadline=started + request.timeout)
         _current.attempt = attempt
         try:
-            code, body, error, location = self._post(request, attempt)
+            code, body, error = self._post(request, attempt)
+        except Exception as exc:  # noqa: BLE001 - a client bug is a failed attempt, not a crash
+            code, body, error = None, None, f"request failed: {exc!r}"
         finally:
             _current.attempt = None
             self._watchdog.release(attempt)
         duration_ms = int((time.monotonic() - started) * 1000)
-        if attempt.timed_out and (code is None or error is not None):
-            code, error = None, f"timed out after {request.timeout:g} s"
-        return Outcome(request.key, code, duration_ms, judge(code, error, location), body)
+        if attempt.timed_out and code is None:
+            error = f"timed out after {request.timeout:g} s"
+        return Outcome(request.key, code, duration_ms, error, body)
 
     def _post(self, request: OutgoingRequest, attempt: _Attempt):
+        """(code, kept body, error) of one POST."""
         try:
             response = self._session().post(
                 request.url, data=request.body, headers=request.headers,
                 timeout=request.timeout, allow_redirects=False, stream=True)
         except requests.exceptions.Timeout:
-            return None, None, f"timed out after {request.timeout:g} s", None
+            return None, None, f"timed out after {request.timeout:g} s"
         except requests.exceptions.SSLError as exc:
-            return None, None, f"TLS error: {_reason(exc)}", None
+            return None, None, f"TLS error: {_reason(exc)}"
         except requests.exceptions.ConnectionError as exc:
-            return None, None, attempt.refusal or f"connection failed: {_reason(exc)}", None
+            return None, None, attempt.refusal or f"connection failed: {_reason(exc)}"
         except requests.exceptions.RequestException as exc:
-            return None, None, f"request failed: {_reason(exc)}", None
+            return None, None, f"request failed: {_reason(exc)}"
         with response:
+            if attempt.timed_out:
+                # cut while the status line and headers arrived: what http.client parsed
+                # up to the cut is a truncated header block, not an answer
+                return None, None, None
             body, read_error = self._read(response)
-        return response.status_code, body, read_error, response.headers.get("Location")
+        if attempt.timed_out:  # the body was cut short, with or without an error showing
+            read_error = f"timed out after {request.timeout:g} s"
+        code = response.status_code
+        error = judge(code, None, response.headers.get("Location"))
+        if error is not None and read_error is not None:
+            error = f"{error} (reading the answer: {read_error})"
+        return code, body, error
 
     def _read(self, response: requests.Response) -> tuple[str | None, str | None]:
-        """Read at most max_response_bytes; keep kept_response_bytes as text."""
+        """Read at most max_response_bytes; keep kept_response_bytes as text.
+
+        A broken or slow body does not change a received status. A body read to its end goes
+        back to the pool with its connection (keep-alive); one cut short closes it.
+        """
         try:
             data = response.raw.read(self.max_response_bytes, decode_content=False)
-        except Exception as exc:  # a broken or slow body does not change a received status
-            return None, None if 200 <= response.status_code < 300 else f"reading the answer: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            return None, _reason(exc)
         kept = data[: self.kept_response_bytes]
         return kept.decode("utf-8", errors="replace"), None
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it wraps (reason, exception args, cause, context)."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if item is None or any(item is seen for seen in found):
+            continue
+        found.append(item)
+        reason = getattr(item, "reason", None)
+        todo.append(reason if isinstance(reason, BaseException) else None)
+        todo.extend(a for a in item.args if isinstance(a, BaseException))
+        todo.extend((item.__cause__, item.__context__))
+    return found
+
+
 def _reason(exc: Exception) -> str:
     """The innermost useful message of a requests/urllib3 exception."""
-    reason = exc
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
+        return "connection refused"
+    if any(isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+           for e in chain) or "RemoteDisconnected" in text:
+        return "connection closed by the receiver without an answer"
+    for e in chain:
+        if isinstance(e, http.client.HTTPException):
+            return f"the answer is not valid HTTP ({type(e).__name__}: {str(e).strip()[:200]})"
+    for e in chain:  # the OS's or the TLS library's own words, if they are in there
+        if isinstance(e, OSError) and not type(e).__module__.startswith(("urllib3", "requests")):
+            return str(e)
+    reason: BaseException = exc
     while True:
-        inner = getattr(reason, "reason", None) or (reason.args[0] if reason.args and isinstance(reason.args[0], Exception) else None)
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = reason.args[0] if reason.args and isinstance(reason.args[0], BaseException) \
+                else None
         if inner is None or inner is reason:
             break
         reason = inner
-    text = str(reason)
-    if "Connection refused" in text:
-        return "connection refused"
-    if "Connection reset" in text or "RemoteDisconnected" in text or "Connection aborted" in text:
-        return "connection closed by the receiver without an answer"
-    return text
+    return str(reason)
