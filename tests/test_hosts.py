@@ -186,7 +186,7 @@ def test_a_name_that_does_not_resolve_is_accepted_at_save_time():
 
 
 def test_a_name_is_refused_if_any_of_its_addresses_is_refused(monkeypatch):
-    monkeypatch.setattr(hosts, "resolve", lambda host, port: [
+    monkeypatch.setattr(hosts, "resolve", lambda host, port, timeout=None: [
         ipaddress.ip_address(PUBLIC_V4), ipaddress.ip_address("10.0.0.7")])
     with pytest.raises(HostNotAllowed, match=SETTING) as refused:
         check_url("http://mixed.example/hook", EXTERNAL)
@@ -236,7 +236,7 @@ def test_allowed_addresses_returns_the_addresses_that_may_be_connected_to():
 
 
 def test_allowed_addresses_drops_refused_addresses_of_a_name(monkeypatch):
-    monkeypatch.setattr(hosts, "resolve", lambda host, port: [
+    monkeypatch.setattr(hosts, "resolve", lambda host, port, timeout=None: [
         ipaddress.ip_address("10.0.0.7"), ipaddress.ip_address(PUBLIC_V4)])
     assert allowed_addresses(EXTERNAL, "mixed.example", 443) == [ipaddress.ip_address(PUBLIC_V4)]
 

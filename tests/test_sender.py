@@ -251,6 +251,20 @@ def test_all_addresses_of_a_name_share_one_deadline(monkeypatch, sender, unanswe
     assert outcome.error == "timed out after 1 s"
 
 
+def test_a_slow_dns_lookup_counts_toward_the_deadline(sender, monkeypatch):
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "slow-dns.example":
+            time.sleep(TIMEOUT + 2)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    outcome, elapsed = timed_send(sender, request("http://slow-dns.example/"))
+    assert elapsed < TIMEOUT + MARGIN
+    assert not outcome.ok and "DNS lookup of slow-dns.example" in outcome.error
+
+
 def test_many_concurrent_sends_all_arrive(sender, receiver):
     futures = [sender.submit(request(receiver.url(f"/hook/{i}"), key=i)) for i in range(60)]
     outcomes = [f.result(timeout=10) for f in futures]

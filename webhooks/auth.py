@@ -13,7 +13,8 @@ from .dbtx import writing
 from .models import ApiToken, Project, User, memberships
 
 SCOPES = ("events:write", "webhooks:read", "webhooks:write", "projects:write")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MIN_PASSWORD = 8
 # lastUsedAt is written at most this often per token, to keep ingest to one write.
 LAST_USED_GRANULARITY = timedelta(seconds=60)
@@ -91,8 +92,8 @@ def create_token(session: Session, user: User, name: str, scopes, project_ids: l
     Returns the token row and its plaintext, which is never stored.
     """
     name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise AccessError("give the token a name of 1 to 200 characters", "name")
+    if not name or len(name) > 200 or CONTROL_RE.search(name):
+        raise AccessError("give the token a name of 1 to 200 printable characters", "name")
     scope_list = parse_scopes(scopes)
     if "projects:write" in scope_list and not user.is_admin:
         raise AccessError("projects:write is only for administrators' tokens", "scopes")

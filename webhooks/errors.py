@@ -34,9 +34,20 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _discard_changes() -> None:
+    """A failed request stores nothing: roll back whatever it had begun."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be what failed
+        pass
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
+        _discard_changes()
         response = error_response(error.status, error.code, error.message, error.field)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
@@ -44,13 +55,19 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
+        _discard_changes()
         if not _wants_json():
             return error
-        return error_response(error.code or 500, _CODES.get(error.code, "error"),
-                              error.description or error.name)
+        response = error_response(error.code or 500, _CODES.get(error.code, "error"),
+                                  error.description or error.name)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":  # e.g. Allow on a 405
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        _discard_changes()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return error_response(500, "internal_error", "internal error; see the server log")

@@ -47,6 +47,8 @@ def parse_project_id(raw) -> int:
 def parse_name(raw) -> str:
     if not isinstance(raw, str) or not raw.strip() or len(raw.strip()) > 200:
         raise Invalid("the name must be 1 to 200 characters", "name")
+    if "\x00" in raw:  # PostgreSQL text cannot hold NUL
+        raise Invalid("the name must not contain NUL characters", "name")
     return raw.strip()
 
 
@@ -76,6 +78,8 @@ def parse_events(raw) -> list[str]:
 def parse_url(raw, policy: HostPolicy) -> str:
     if not isinstance(raw, str):
         raise Invalid("url must be a string", "url")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw.strip()):
+        raise Invalid("the URL must not contain control characters", "url")
     try:
         return check_url(raw, policy)
     except ValueError as exc:
@@ -159,6 +163,7 @@ def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender
     body = encode_body(webhook_test_body(webhook.id, webhook.project_id, start, initiator_id))
     session.add(Event(id=event_id, project_id=webhook.project_id, type=TEST_EVENT, body=body,
                       delivery_count=1, created_at=start))
+    session.flush()  # no relationship orders the INSERTs: the event must exist first (FK)
     delivery = Delivery(webhook_id=webhook.id, event_id=event_id, event_type=TEST_EVENT,
                         status=DeliveryStatus.PENDING, attempts=0, cycle_attempts=0,
                         next_attempt_at=None, claim_token=token, created_at=start)

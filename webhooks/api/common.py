@@ -76,6 +76,8 @@ def project_or_404(token: ApiToken, project_id: int) -> Project:
 
 
 def webhook_or_404(token: ApiToken, webhook_id: int) -> Webhook:
+    if not -(2 ** 31) <= webhook_id < 2 ** 31:  # webhooks.id is a 32-bit INTEGER
+        raise ApiError(404, f"no webhook {webhook_id}")
     webhook = db.session.get(Webhook, webhook_id)
     allowed = reachable(token)
     if webhook is None or (allowed is not None and webhook.project_id not in allowed):
@@ -113,7 +115,7 @@ def page_args() -> tuple[int, int | None]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = text.partition(":")
-        if prefix != "id":
+        if prefix != "id" or not -(2 ** 63) <= int(value) < 2 ** 63:
             raise ValueError(text)
         return limit, int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -21,7 +21,7 @@ STATUSES = tuple(s.value for s in DeliveryStatus)
 def list_deliveries(webhook_id: str):
     token = require("webhooks:read")
     webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
-    status = request.args.get("status") or None
+    status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(422, f"status must be one of {', '.join(STATUSES)}", "status")
     limit, before = page_args()

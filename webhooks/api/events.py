@@ -43,6 +43,7 @@ def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255:
-        raise ApiError(422, "Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    if not 1 <= len(key) <= 255 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise ApiError(422, "Idempotency-Key must be 1 to 255 printable characters",
+                       "Idempotency-Key")
     return key

@@ -33,6 +33,8 @@ def create_project():
     require("projects:write")
     data = json_object()
     _only(data, {"id", "name"})
+    if isinstance(data.get("id"), bool) or not isinstance(data.get("id"), int):
+        raise ApiError(422, "id must be an integer (the host app's goalId)", "id")
     try:
         project = manage.create_project(db.session, data.get("id"), data.get("name"), app_now())
     except manage.Invalid as exc:

@@ -68,6 +68,9 @@ def update_webhook(webhook_id: str):
     webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
     data = json_object()
     _only(data, {"url", "events", "active"})
+    for key, value in data.items():
+        if value is None:  # null would otherwise read as "leave unchanged"
+            raise ApiError(422, f"{key} must not be null", key)
     try:
         manage.update_webhook(webhook, _policy(), app_now(), url=data.get("url"),
                               events=data.get("events"), active=data.get("active"))

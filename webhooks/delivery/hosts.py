@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -94,9 +96,24 @@ class HostPolicy:
         return f"{shown} is a {kind} address, which {SETTING} does not allow; {hint} to allow it"
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """All addresses of a host (IP literals in any form glibc accepts included)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+# getaddrinfo cannot be interrupted; running it on a small pool bounds how long we wait.
+_resolver = ThreadPoolExecutor(8, thread_name_prefix="dns")
+SAVE_TIME_DNS_SECONDS = 3.0
+
+
+def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
+    """All addresses of a host (IP literals in any form glibc accepts included).
+
+    Raises OSError when the name does not resolve, or does not within `timeout` seconds.
+    """
+    if timeout is None:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    else:
+        future = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = future.result(timeout=max(timeout, 0.001))
+        except FutureTimeout:
+            raise socket.timeout(f"DNS lookup of {host} took more than {timeout:.3g} s") from None
     seen: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
@@ -105,12 +122,13 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return seen
 
 
-def allowed_addresses(policy: HostPolicy, host: str, port: int) -> list[IPAddress]:
+def allowed_addresses(policy: HostPolicy, host: str, port: int,
+                      timeout: float | None = None) -> list[IPAddress]:
     """The addresses of `host` that may be connected to; raises HostNotAllowed if none.
 
     Raises OSError when the name does not resolve.
     """
-    addresses = resolve(host, port)
+    addresses = resolve(host, port, timeout)
     if policy.allows_name(host):
         return addresses
     allowed = [a for a in addresses if policy.allows_address(a)]
@@ -145,7 +163,7 @@ def check_url(url: str, policy: HostPolicy) -> str:
     if policy.allows_name(host):
         return url
     try:
-        addresses = resolve(host, port)
+        addresses = resolve(host, port, SAVE_TIME_DNS_SECONDS)
     except (OSError, UnicodeError):
         return url
     for address in addresses:

@@ -89,7 +89,8 @@ def _guarded(base, policy: HostPolicy, watchdog: Watchdog):
         def _new_conn(self):
             attempt: _Attempt | None = getattr(_current, "attempt", None)
             try:
-                addresses = allowed_addresses(policy, self._dns_host, self.port)
+                left = None if attempt is None else attempt.deadline - time.monotonic()
+                addresses = allowed_addresses(policy, self._dns_host, self.port, left)
             except HostNotAllowed as exc:
                 if attempt is not None:
                     attempt.refusal = str(exc)
