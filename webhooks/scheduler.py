@@ -1,6 +1,7 @@
 """APScheduler wiring: the dispatch job, the daily prune, and the wake-up on ingest."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
@@ -166,3 +167,17 @@ def init_app(app: Flask) -> None:
         runner = Runner(app)
         app.extensions["webhooks_scheduler"] = runner
         runner.start()
+        _stop_at_exit(runner)
+
+
+def _stop_at_exit(runner: Runner) -> None:
+    """At interpreter exit (a gunicorn worker stopping), finish attempts in flight first.
+
+    Thread pools are joined before `atexit` handlers run, and the dispatch job only returns
+    when told to stop, so the stop must be registered where thread pools register theirs.
+    """
+    register = getattr(threading, "_register_atexit", None) or atexit.register
+    try:
+        register(runner.shutdown)
+    except RuntimeError:  # the interpreter is already shutting down
+        pass
