@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -37,23 +38,31 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """A PostgreSQL database of this test session's own, created with the schema, then dropped."""
+@contextmanager
+def fresh_pg_database(prefix: str):
+    """Create a PostgreSQL database of our own on TEST_DATABASE_URL's server; drop it after."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"webhooks_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_URL).set(database=name)
-    engine = create_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL database of this test session's own, with the schema."""
+    with fresh_pg_database("webhooks_test") as url:
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=DATABASES)
@@ -71,22 +80,14 @@ def database_url(request, tmp_path):
     yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def empty_database(request, tmp_path):
     """The URL of a brand-new, empty database (no schema)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'proc.sqlite3'}"
         return
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"webhooks_proc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with fresh_pg_database("webhooks_proc") as url:
+        yield url
 
 
 @pytest.fixture

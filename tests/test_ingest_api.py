@@ -18,6 +18,7 @@ from webhooks.delivery.signing import sign
 from webhooks.events import encode_body
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, Event, Project
+from .helpers import assert_error
 
 URL = "/api/v1/events"
 TASK_UPDATED = {"event": "task.updated",
@@ -42,20 +43,6 @@ def counts() -> tuple[int, int]:
 def token_row(plaintext: str) -> ApiToken:
     db.session.rollback()
     return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-
-
-def assert_error(response, status: int, field=...) -> dict:
-    """The response is `status` with the SPEC §3 error shape; returns the error object."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    assert set(response.json) == {"error"}
-    error = response.json["error"]
-    assert set(error) <= {"code", "message", "field"}
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    if field is not ...:
-        assert error.get("field") == field
-    return error
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from webhooks.delivery.signing import sign
 from webhooks.events import EVENT_TYPES
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, DeliveryAttempt, Event, Project, User, Webhook
+from .helpers import assert_error
 
 API = "/api/v1"
 START = "2026-03-22T12:00:00.000Z"  # the FakeClock's start, in the wire format
@@ -34,20 +35,6 @@ READ_WRITE = "webhooks:read,webhooks:write"
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response, status: int, field=...) -> dict:
-    """The response is `status` with the SPEC §3 error shape; returns the error object."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    assert set(response.json) == {"error"}
-    error = response.json["error"]
-    assert set(error) <= {"code", "message", "field"}
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    if field is not ...:
-        assert error.get("field") == field
-    return error
 
 
 def count(model, *where) -> int:
