@@ -3,11 +3,13 @@ a real HTTP receiver on 127.0.0.1, a fake clock, and helpers to drive the dispat
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -190,3 +192,30 @@ def token(make_token):
 @pytest.fixture
 def auth_headers(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def ui_login(client):
+    """Sign in through the login form; returns a CSRF token valid for the session."""
+    def login(email: str = "admin@example.com", password: str = "correct horse") -> str:
+        page = client.get("/login").get_data(as_text=True)
+        token = CSRF_RE.search(page).group(1)
+        response = client.post("/login", data={"email": email, "password": password,
+                                                "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        # Signing in starts a fresh session, and with it a fresh CSRF token. Requests in a test
+        # share the test's app context, so forget the token Flask-WTF cached in `g`.
+        g.pop("csrf_token", None)
+        return CSRF_RE.search(client.get("/tokens").get_data(as_text=True)).group(1)
+
+    return login
+
+
+@pytest.fixture
+def ui(client, admin, ui_login):
+    """The test client signed in as the administrator, and htmx-style headers with CSRF."""
+    token = ui_login()
+    return client, {"X-CSRFToken": token, "HX-Request": "true"}

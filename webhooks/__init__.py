@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.config["DELIVERY"] = config.delivery_settings(app.config, __version__)
 
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.sort_keys = False  # keep payloads and resources in their documented order
     _init_extensions(app)
     _register_blueprints(app)
@@ -72,8 +73,13 @@ def _init_write_intent(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import health
+    from . import health, security, ui
     from .api import bp as api_bp
+    from .api import children as api_children
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp)
+    ui.init_app(app)
+    for blueprint in (api_bp, *api_children):  # bearer tokens, never cookies: no CSRF
+        ui.csrf.exempt(blueprint)
+    security.init_app(app)

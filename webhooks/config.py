@@ -32,6 +32,10 @@ def _number(name: str, raw: str, minimum: float) -> float:
     return value
 
 
+def _flag(raw: str) -> bool:
+    return raw.strip().lower() not in ("0", "false", "no", "off", "")
+
+
 def _delays(raw: str) -> tuple[float, ...]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     return tuple(_number("WEBHOOKS_RETRY_DELAYS", p, 0) for p in parts)
@@ -62,7 +66,7 @@ class DeliverySettings:
 
 # name -> (default, parser)
 _ENV = {
-    "SCHEDULER_ENABLED": ("1", lambda v: v.strip().lower() not in ("0", "false", "no", "off", "")),
+    "SCHEDULER_ENABLED": ("1", lambda v: _flag(v)),
     "WEBHOOKS_POLL_SECONDS": ("2", lambda v: _number("WEBHOOKS_POLL_SECONDS", v, 0.01)),
     "WEBHOOKS_TIMEOUT_SECONDS": ("10", lambda v: _number("WEBHOOKS_TIMEOUT_SECONDS", v, 0.01)),
     "WEBHOOKS_RETRY_DELAYS": ("10,20", _delays),
@@ -81,6 +85,8 @@ def from_environment(environ: dict[str, str], instance_path: str) -> dict:
     config = {name: parse(environ.get(name, default)) for name, (default, parse) in _ENV.items()}
     config["SQLALCHEMY_DATABASE_URI"] = database_url(environ.get("DATABASE_URL"), instance_path)
     config["SECRET_KEY"] = environ.get("SECRET_KEY")
+    # Behind HTTPS, set SESSION_COOKIE_SECURE=1 so the session cookie never travels in clear.
+    config["SESSION_COOKIE_SECURE"] = _flag(environ.get("SESSION_COOKIE_SECURE", "0"))
     return config
 
 

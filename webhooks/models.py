@@ -60,6 +60,14 @@ class User(Base):
     projects: Mapped[list[Project]] = relationship(
         secondary=memberships, back_populates="members", order_by="Project.id")
 
+    # What a login session needs of a user (Flask-Login's protocol, without importing it).
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class Project(Base):
     """A project of the host application; its id is the host's goalId."""

@@ -4,5 +4,6 @@ from flask import Blueprint
 from . import deliveries, events, openapi, projects, webhooks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-for module in (events, projects, webhooks, deliveries, openapi):
-    bp.register_blueprint(module.bp)
+children = [module.bp for module in (events, projects, webhooks, deliveries, openapi)]
+for child in children:
+    bp.register_blueprint(child)

@@ -1,0 +1,98 @@
+"""Server side of sign-in, first run, CSRF and security headers."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from webhooks.extensions import db
+from webhooks.models import Project, User
+
+from .conftest import CSRF_RE
+
+
+def test_without_users_every_page_leads_to_setup(client, app):
+    assert client.get("/login").headers["Location"].endswith("/setup")
+    page = client.get("/setup")
+    assert page.status_code == 200 and b"Create administrator" in page.data
+
+
+def test_setup_creates_an_admin_and_is_then_closed(client, app):
+    token = CSRF_RE.search(client.get("/setup").get_data(as_text=True)).group(1)
+    response = client.post("/setup", data={"email": "first@example.com", "password": "long enough",
+                                           "confirm": "long enough", "csrf_token": token})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User))
+    assert (user.email, user.is_admin) == ("first@example.com", True)
+    assert client.get("/setup").headers["Location"].endswith("/login")
+
+
+def test_setup_errors_are_inline_and_store_nothing(client, app):
+    token = CSRF_RE.search(client.get("/setup").get_data(as_text=True)).group(1)
+    response = client.post("/setup", data={"email": "not-an-email", "password": "long enough",
+                                           "confirm": "long enough", "csrf_token": token})
+    assert response.status_code == 422
+    assert b'id="email-error"' in response.data and b"valid email" in response.data
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_wrong_password_is_an_inline_error_not_a_crash(client, admin):
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"email": "admin@example.com", "password": "nope",
+                                           "csrf_token": token})
+    assert response.status_code == 422
+    assert b'id="password-error"' in response.data
+
+
+def test_form_post_without_csrf_token_is_refused(client, admin):
+    response = client.post("/login", data={"email": "admin@example.com",
+                                           "password": "correct horse"})
+    assert response.status_code == 400
+    assert b"CSRF" in response.data
+
+
+def test_htmx_post_without_csrf_header_is_refused(ui, project):
+    client, headers = ui
+    response = client.post("/projects", data={"id": "5", "name": "x"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert db.session.get(Project, 5) is None
+
+
+def test_pages_need_a_session(client, admin, project):
+    for path in ("/", "/projects/774/webhooks", "/tokens", "/admin/users"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_login_redirect_never_leaves_the_site(client, admin):
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login?next=//evil.example/x", data={
+        "email": "admin@example.com", "password": "correct horse", "csrf_token": token})
+    assert response.headers["Location"] == "/"
+
+
+def test_security_headers_and_no_inline_script(ui, project):
+    client, _ = ui
+    response = client.get("/projects/774/webhooks")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html and " style=" not in html and "onclick" not in html
+    assert "hx-on" not in html
+
+
+def test_admin_creates_a_project_from_the_form(ui):
+    client, headers = ui
+    response = client.post("/projects", data={"id": "42", "name": "Site"}, headers=headers)
+    assert response.status_code == 302
+    assert db.session.get(Project, 42).name == "Site"
+    bad = client.post("/projects", data={"id": "x", "name": "Site"}, headers=headers)
+    assert bad.status_code == 422 and b'id="id-error"' in bad.data
+
+
+def test_sign_out_ends_the_session(ui, project):
+    client, headers = ui
+    assert client.post("/logout", headers=headers).status_code == 302
+    assert client.get("/projects/774/webhooks").status_code == 302
