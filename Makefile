@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv dev worker bench clean
+.PHONY: run test venv dev worker bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ worker: venv
 
 test: dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Re-take the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: dev
+	WEBHOOKS_SCREENSHOTS=1 $(BIN)/pytest tests/browser -q
 
 bench: dev
 	$(BIN)/python -m bench.all

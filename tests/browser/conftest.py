@@ -143,7 +143,10 @@ def admin_page(page, seeded):
 
 
 def screenshot(page, name: str) -> None:
-    """Save a screenshot of the page for the README, under docs/screenshots/."""
+    """Save a screenshot for the README under docs/screenshots/ (`make screenshots` sets
+    WEBHOOKS_SCREENSHOTS=1; ordinary runs leave the committed pictures alone)."""
+    if not os.environ.get("WEBHOOKS_SCREENSHOTS"):
+        return
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     folder = os.path.join(root, "docs", "screenshots")
     os.makedirs(folder, exist_ok=True)
