@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from .test_processes import Process, flask_env, free_port, setup_tenant, wait_http
+from .processes import Process, flask_env, free_port, setup_tenant, wait_http
 
 pytestmark = pytest.mark.slow
 

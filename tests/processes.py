@@ -1,0 +1,78 @@
+"""Helpers for tests that run the service as real processes (`flask run`, `flask worker`)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def flask_env(database_url: str, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOKS_", "FLASK_"))}
+    env.update({"DATABASE_URL": database_url, "SECRET_KEY": "process-test-key",
+                "WEBHOOKS_ALLOWED_HOSTS": "loopback", "WEBHOOKS_POLL_SECONDS": "0.2",
+                "WEBHOOKS_RETRY_DELAYS": "1,2", "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+def flask(env: dict, *args: str, input: str | None = None) -> str:
+    result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+                            input=input, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+class Process:
+    """A `flask` subprocess whose output goes to a log file (shown when a test fails)."""
+
+    def __init__(self, env: dict, log: Path, *args: str):
+        self.log = log
+        self._file = open(log, "w")
+        self.popen = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+                                      stdout=self._file, stderr=subprocess.STDOUT)
+
+    def stop(self, sig=signal.SIGINT) -> tuple[int, str]:
+        self.popen.send_signal(sig)
+        try:
+            code = self.popen.wait(timeout=20)
+        finally:
+            if self.popen.poll() is None:
+                self.popen.kill()
+                self.popen.wait()
+            self._file.close()
+        return code, self.log.read_text()
+
+
+def setup_tenant(env: dict) -> str:
+    """Migrate, then create an admin, project 774 and a token with the CLI; return the token."""
+    flask(env, "db", "upgrade")
+    flask(env, "users", "create", "ops@example.com", "--admin", "--password-stdin",
+          input="a-long-password\n")
+    flask(env, "projects", "create", "774", "TaskView")
+    return flask(env, "tokens", "create", "--user", "ops@example.com", "--name", "ci", "--scopes",
+                 "events:write,webhooks:read,webhooks:write").strip()
