@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -63,6 +64,21 @@ def init_app(app: Flask) -> None:
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on a 405
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def handle_database_unavailable(error: Exception):
+        _discard_changes()
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(error).splitlines()[0])
+        if _wants_json():
+            response = error_response(503, "unavailable", "the database is unavailable for a "
+                                      "moment; retry the request (with the same Idempotency-Key)")
+        else:
+            response = app.make_response(("The database is unavailable for a moment; "
+                                          "reload the page.", 503))
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)
