@@ -46,7 +46,7 @@ def test_form_post_without_csrf_token_is_refused(client, admin):
     response = client.post("/login", data={"email": "admin@example.com",
                                            "password": "correct horse"})
     assert response.status_code == 400
-    assert b"CSRF" in response.data
+    assert b"The CSRF token is missing." in response.data
 
 
 def test_htmx_post_without_csrf_header_is_refused(ui, project):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -45,8 +46,11 @@ def create_user(session: Session, email: str, password: str, is_admin: bool,
         raise AccessError(f"a user with email {email} already exists", "email")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin,
                 created_at=now)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # two people adding the same email at once
+            session.add(user)
+    except IntegrityError:
+        raise AccessError(f"a user with email {email} already exists", "email") from None
     return user
 
 
@@ -158,3 +162,109 @@ def can_reach(session: Session, token: ApiToken, project_id: int) -> bool:
     """Whether the token may act on this project id (decided without looking the project up)."""
     allowed = token_project_ids(session, token)
     return allowed is None or project_id in allowed
+
+
+# --- Managing tokens, users and memberships from the UI ---------------------------------
+
+# Row ids are 32-bit INTEGERs: a larger id from a URL can match nothing (and PostgreSQL
+# would refuse the comparison's parameter), so it is answered without a query.
+_MAX_ID = 2 ** 31
+
+
+def token_status(token: ApiToken, now: datetime) -> str:
+    """`revoked`, `expired` or `active`."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def user_tokens(session: Session, user: User) -> list[ApiToken]:
+    """A user's own tokens, newest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def own_token(session: Session, user: User, token_id: int) -> ApiToken | None:
+    """The token with this id if it belongs to `user`, else None."""
+    if not 0 < token_id < _MAX_ID:
+        return None
+    token = session.get(ApiToken, token_id)
+    return token if token is not None and token.user_id == user.id else None
+
+
+def revoke_token(session: Session, user: User, token_id: int, now: datetime) -> ApiToken | None:
+    """Revoke one of `user`'s own tokens (again is a no-op); None when it is not theirs."""
+    token = own_token(session, user, token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+    return token
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id) if 0 < user_id < _MAX_ID else None
+
+
+def _admin_ids_locked(session: Session) -> set[int]:
+    """The administrators' ids, their rows locked (PostgreSQL) so that two concurrent
+    demotions or removals cannot both see "another administrator is left"."""
+    return set(session.scalars(select(User.id).where(User.is_admin.is_(True))
+                               .with_for_update()))
+
+
+def set_admin(session: Session, actor: User, user: User, is_admin: bool) -> User:
+    """Make `user` an administrator or a member; refuses demoting yourself or the last one."""
+    if not is_admin and user.is_admin:
+        if user.id == actor.id:
+            raise AccessError("you cannot take away your own administrator rights; "
+                              "ask another administrator", "admin")
+        if _admin_ids_locked(session) <= {user.id}:
+            raise AccessError("the last administrator cannot become a member", "admin")
+    user.is_admin = is_admin
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, actor: User, user: User) -> None:
+    """Remove a user with their tokens and memberships; never yourself or the last admin."""
+    if user.id == actor.id:
+        raise AccessError("you cannot remove your own account", "user")
+    if user.is_admin and _admin_ids_locked(session) <= {user.id}:
+        raise AccessError("the last administrator cannot be removed", "user")
+    # The database cascades to the user's tokens (and their project lists) and memberships.
+    session.execute(delete(User).where(User.id == user.id))
+
+
+def add_member(session: Session, project: Project, email: str) -> User:
+    """Give the user with this email access to the project (already a member: no change)."""
+    email = email or ""
+    user = None if CONTROL_RE.search(email) else session.scalar(
+        select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        shown = (email or "").strip()
+        raise AccessError(f"no user with email {shown}; create the user first" if shown
+                          else "enter the email of an existing user", "email")
+    already = session.scalar(select(memberships.c.user_id).where(
+        memberships.c.user_id == user.id, memberships.c.project_id == project.id))
+    if already is not None:
+        return user
+    try:
+        with session.begin_nested():  # a concurrent add of the same member is not an error
+            session.execute(insert(memberships).values(user_id=user.id, project_id=project.id))
+    except IntegrityError:
+        pass
+    session.expire(project, ["members"])
+    session.expire(user, ["projects"])
+    return user
+
+
+def remove_member(session: Session, project: Project, user_id: int) -> bool:
+    """Take a user's access to the project away at once; False when they were no member."""
+    if not 0 < user_id < _MAX_ID:
+        return False
+    removed = session.execute(delete(memberships).where(
+        memberships.c.project_id == project.id, memberships.c.user_id == user_id)).rowcount
+    session.expire(project, ["members"])
+    return bool(removed)

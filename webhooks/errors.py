@@ -1,7 +1,7 @@
 """Errors: the JSON shape of SPEC §3 for the API, plain pages elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -35,6 +35,28 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+_PAGE_MESSAGES = {
+    404: "There is nothing here, or you may not see it.",
+    405: "That action is not available here.",
+    400: "The request was refused. If you were filling in a form, reload the page and try again.",
+}
+
+
+def _error_page(status: int, name: str, message: str, headers=()):
+    """An error page in the site's layout (falls back to plain text if rendering fails)."""
+    from flask import render_template
+
+    try:
+        body = render_template("error.html", code=status, name=name, message=message)
+    except Exception:  # e.g. the database is what failed, and the layout needs it
+        body = f"{status} {name}: {message}"
+    response = current_app.make_response((body, status))
+    for header, value in headers:
+        if header.lower() != "content-type":
+            response.headers[header] = value
+    return response
+
+
 def _discard_changes() -> None:
     """A failed request stores nothing: roll back whatever it had begun."""
     from .extensions import db
@@ -58,7 +80,10 @@ def init_app(app: Flask) -> None:
     def handle_http_exception(error: HTTPException):
         _discard_changes()
         if not _wants_json():
-            return error
+            message = _PAGE_MESSAGES.get(error.code, error.description or error.name)
+            if error.code == 400 and error.description:
+                message = f"{message} ({error.description})"
+            return _error_page(error.code or 500, error.name, message, error.get_headers())
         response = error_response(error.code or 500, _CODES.get(error.code, "error"),
                                   error.description or error.name)
         for name, value in error.get_headers():
@@ -87,4 +112,5 @@ def init_app(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return error_response(500, "internal_error", "internal error; see the server log")
-        return "Internal error; see the server log.", 500
+        return _error_page(500, "Internal error", "Something went wrong on our side; the "
+                           "server log has the details.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .config import DeliverySettings
@@ -31,6 +31,7 @@ class Conflict(ValueError):
 
 
 _INT64 = 2 ** 63
+TURNED_OFF_BY_HAND = "turned off by hand"  # the deactivation reason of a manual toggle
 
 
 def parse_project_id(raw) -> int:
@@ -115,7 +116,7 @@ def update_webhook(webhook: Webhook, policy: HostPolicy, now: datetime, url=None
             webhook.deactivation_reason = None
         elif not active and webhook.active:
             webhook.deactivated_at = now
-            webhook.deactivation_reason = "turned off by hand"
+            webhook.deactivation_reason = TURNED_OFF_BY_HAND
         webhook.active = active
     webhook.updated_at = now
     return webhook
@@ -153,6 +154,30 @@ def retry_delivery(session: Session, delivery: Delivery, webhook: Webhook,
         raise Conflict(f"only failed deliveries can be retried; this one is {delivery.status}")
     session.refresh(delivery)
     return delivery
+
+
+def retry_failed(session: Session, webhook: Webhook, now: datetime) -> int:
+    """Start a fresh cycle for every failed delivery of an active webhook (test sends excepted).
+
+    One UPDATE, guarded by the status and by the webhook still being active when it runs;
+    returns how many deliveries went back to pending.
+    """
+    if not webhook.active:
+        raise Conflict("the webhook is inactive; turn it on before retrying")
+    still_active = (select(Webhook.id)
+                    .where(Webhook.id == webhook.id, Webhook.active.is_(True)).exists())
+    changed = session.execute(
+        update(Delivery)
+        .where(Delivery.webhook_id == webhook.id, Delivery.status == DeliveryStatus.FAILED,
+               Delivery.event_type != TEST_EVENT, still_active)
+        .values(status=DeliveryStatus.PENDING, cycle_attempts=0, next_attempt_at=now,
+                completed_at=None, claim_token=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        session.refresh(webhook)  # turned off meanwhile: say so rather than "nothing to retry"
+        if not webhook.active:
+            raise Conflict("the webhook is inactive; turn it on before retrying")
+    return changed
 
 
 def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender,

@@ -11,11 +11,13 @@ import tempfile
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from webhooks import create_app
 from webhooks.auth import create_user
 from webhooks.clock import utcnow
+from webhooks.dbtx import writing
 from webhooks.extensions import db
 from webhooks.models import Base, Project, User
 from webhooks.scheduler import Runner
@@ -82,8 +84,9 @@ class LiveServer:
         self.server.shutdown()
 
     def query(self, fn):
-        """Run fn() inside an app context (for direct database checks and set-up)."""
-        with self.app.app_context():
+        """Run fn() inside an app context (for direct database checks and set-up), in a write
+        transaction: the live scheduler writes meanwhile (see webhooks.dbtx)."""
+        with self.app.app_context(), writing():
             try:
                 return fn()
             finally:
@@ -155,3 +158,9 @@ def screenshot(page, name: str) -> None:
 
 def user_count(server) -> int:
     return server.query(lambda: db.session.query(User).count())
+
+
+def idle(page) -> None:
+    """Wait until htmx has finished: swapped-in content is live only once it has settled."""
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    expect(busy).to_have_count(0)

@@ -1,14 +1,12 @@
 """What every API view needs: the caller's token, JSON bodies, pages, and visibility."""
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import request
 from sqlalchemy import select
 
 from .. import auth
 from ..extensions import app_now
+from ..history import decode_cursor, encode_cursor
 from ..errors import ApiError
 from ..events import parse_json
 from ..extensions import db
@@ -94,10 +92,6 @@ def delivery_or_404(token: ApiToken, delivery_id: int) -> tuple[Delivery, Webhoo
     return row[0], row[1]
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
 def page_args() -> tuple[int, int | None]:
     """`limit` and the decoded `cursor` of a list request (422 when out of range)."""
     raw_limit = request.args.get("limit")
@@ -113,12 +107,8 @@ def page_args() -> tuple[int, int | None]:
     if not cursor:
         return limit, None
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = text.partition(":")
-        if prefix != "id" or not -(2 ** 63) <= int(value) < 2 ** 63:
-            raise ValueError(text)
-        return limit, int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return limit, decode_cursor(cursor)
+    except ValueError:
         raise ApiError(422, "the cursor is not one this API handed out", "cursor") from None
 
 

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from sqlalchemy import select
 
 from .. import manage
-from ..extensions import app_now
 from ..errors import ApiError
-from ..extensions import db
-from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Event
+from ..extensions import app_now, db
+from ..history import attempt_log, deliveries_page, encode_cursor, event_body
+from ..models import DeliveryStatus
 from ..scheduler import wake
 from . import serialize
-from .common import delivery_or_404, page, page_args, path_id, require, webhook_or_404
+from .common import delivery_or_404, page_args, path_id, require, webhook_or_404
 
 bp = Blueprint("deliveries", __name__)
 STATUSES = tuple(s.value for s in DeliveryStatus)
@@ -25,24 +24,17 @@ def list_deliveries(webhook_id: str):
     if status is not None and status not in STATUSES:
         raise ApiError(422, f"status must be one of {', '.join(STATUSES)}", "status")
     limit, before = page_args()
-    query = (select(Delivery).where(Delivery.webhook_id == webhook.id)
-             .order_by(Delivery.id.desc()).limit(limit + 1))
-    if status:
-        query = query.where(Delivery.status == status)
-    if before is not None:
-        query = query.where(Delivery.id < before)
-    return page(list(db.session.scalars(query)), limit, serialize.delivery)
+    rows, after = deliveries_page(db.session, webhook.id, status, before, limit)
+    return {"items": [serialize.delivery(d) for d in rows],
+            "nextCursor": None if after is None else encode_cursor(after)}
 
 
 @bp.get("/deliveries/<delivery_id>")
 def get_delivery(delivery_id: str):
     token = require("webhooks:read")
     delivery, _ = delivery_or_404(token, path_id(delivery_id, "delivery"))
-    body = db.session.scalar(select(Event.body).where(Event.id == delivery.event_id))
-    attempts = list(db.session.scalars(select(DeliveryAttempt)
-                                       .where(DeliveryAttempt.delivery_id == delivery.id)
-                                       .order_by(DeliveryAttempt.id)))
-    return serialize.delivery_detail(delivery, body, attempts)
+    return serialize.delivery_detail(delivery, event_body(db.session, delivery),
+                                     attempt_log(db.session, delivery))
 
 
 @bp.post("/deliveries/<delivery_id>/retry")

@@ -14,13 +14,15 @@ from ..models import Delivery, Project, User, Webhook
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request wanting a fragment (a back-button history restore wants the page)."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def render(template: str, status: int = 200, **context):
     """Render, marking the response as varying with HX-Request (page or fragment)."""
     response = make_response(render_template(template, **context), status)
-    response.headers["Vary"] = "HX-Request"
+    response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
 
 
@@ -45,22 +47,27 @@ def _may_see(project_id: int) -> bool:
     return allowed is None or project_id in allowed
 
 
+def _fits(value: int, bits: int) -> bool:
+    """Whether an id from the URL fits its column (PostgreSQL refuses larger ones)."""
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+
 def project_or_404(project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
+    project = db.session.get(Project, project_id) if _fits(project_id, 64) else None
     if project is None or not _may_see(project.id):
         abort(404)
     return project
 
 
 def webhook_or_404(webhook_id: int) -> Webhook:
-    webhook = db.session.get(Webhook, webhook_id)
+    webhook = db.session.get(Webhook, webhook_id) if _fits(webhook_id, 32) else None
     if webhook is None or not _may_see(webhook.project_id):
         abort(404)
     return webhook
 
 
 def delivery_or_404(delivery_id: int) -> tuple[Delivery, Webhook]:
-    delivery = db.session.get(Delivery, delivery_id)
+    delivery = db.session.get(Delivery, delivery_id) if _fits(delivery_id, 64) else None
     if delivery is None:
         abort(404)
     return delivery, webhook_or_404(delivery.webhook_id)
