@@ -1072,3 +1072,10 @@ def test_wrong_method_answers_405_with_allow(client, auth_headers, hook):
     assert r.status_code == 405
     assert r.json["error"]["code"] == "method_not_allowed"
     assert {"GET", "PATCH", "DELETE"} <= set(r.headers["Allow"].replace(" ", "").split(","))
+
+
+def test_a_cursor_with_a_non_ascii_digit_is_a_422_not_a_500(client, auth_headers, hook):
+    import base64
+    cursor = base64.urlsafe_b64encode("id:²".encode()).decode()
+    r = client.get(f"{API}/webhooks/{hook['id']}/deliveries?cursor={cursor}", headers=auth_headers)
+    assert_error(r, 422, "cursor")

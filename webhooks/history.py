@@ -24,9 +24,12 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError):
         raise ValueError("not a cursor") from None
     prefix, _, value = text.partition(":")
-    if prefix != "id" or not value.lstrip("-").isdigit() or not -_INT64 <= int(value) < _INT64:
+    if prefix != "id" or not value.isascii():
         raise ValueError("not a cursor")
-    return int(value)
+    number = int(value)  # ValueError for anything but an integer
+    if not -_INT64 <= number < _INT64:
+        raise ValueError("not a cursor")
+    return number
 
 
 def deliveries_page(session: Session, webhook_id: int, status: str | None, before: int | None,
