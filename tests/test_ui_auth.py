@@ -1,6 +1,7 @@
 """Server side of sign-in, first run, CSRF and security headers."""
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import func, select
 
 from webhooks.extensions import db
@@ -96,3 +97,45 @@ def test_sign_out_ends_the_session(ui, project):
     client, headers = ui
     assert client.post("/logout", headers=headers).status_code == 302
     assert client.get("/projects/774/webhooks").status_code == 302
+
+
+def test_repeated_failed_sign_ins_are_refused_for_a_while(client, admin):
+    def attempt(password):
+        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+        return client.post("/login", data={"email": "admin@example.com", "password": password,
+                                           "csrf_token": token})
+
+    for _ in range(5):
+        assert attempt("wrong").status_code == 422
+    refused = attempt("correct horse")
+    assert refused.status_code == 429, "even the right password waits out the lock"
+    assert b"too many failed sign-ins" in refused.data
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_successful_sign_in_clears_the_failures(client, admin):
+    def attempt(password):
+        g.pop("csrf_token", None)  # sessions change below; requests share the test's `g`
+        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+        return client.post("/login", data={"email": "admin@example.com", "password": password,
+                                           "csrf_token": token})
+
+    for _ in range(4):
+        attempt("wrong")
+    assert attempt("correct horse").status_code == 302
+    client.delete_cookie("session")
+    for _ in range(4):
+        assert attempt("wrong").status_code == 422
+
+
+def test_the_limiter_forgets_failures_after_the_window():
+    from webhooks.ratelimit import FailureLimiter
+    now = [0.0]
+    limiter = FailureLimiter(2, 60, clock=lambda: now[0])
+    limiter.failed("k")
+    limiter.failed("k")
+    assert limiter.retry_after("k") == 60
+    now[0] = 30
+    assert limiter.retry_after("k") == 30
+    now[0] = 60.5
+    assert limiter.retry_after("k") is None

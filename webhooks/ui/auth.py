@@ -1,13 +1,14 @@
 """First run, sign in and sign out."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, login_required, login_user, logout_user
 from sqlalchemy import exists, select
 
 from .. import auth
 from ..extensions import app_now, db
 from ..models import User
+from ..ratelimit import FailureLimiter
 from .common import render
 
 bp = Blueprint("auth", __name__)
@@ -59,16 +60,44 @@ def setup():
     return render("auth/setup.html", 422 if errors else 200, form=form, errors=errors)
 
 
+# Failed sign-ins: 5 per email and 20 per client address in 15 minutes, per process.
+EMAIL_LIMIT, ADDRESS_LIMIT, WINDOW = 5, 20, 15 * 60
+
+
+def _limiters() -> tuple[FailureLimiter, FailureLimiter]:
+    """This app's limiters (by email, by address), made on first use."""
+    limiters = current_app.extensions.get("login_limiters")
+    if limiters is None:
+        limiters = (FailureLimiter(EMAIL_LIMIT, WINDOW), FailureLimiter(ADDRESS_LIMIT, WINDOW))
+        current_app.extensions["login_limiters"] = limiters
+    return limiters
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if not has_users():
         return redirect(url_for("ui.auth.setup"))
     form, errors = request.form, {}
     if request.method == "POST":
-        user = auth.check_login(db.session, form.get("email", ""), form.get("password", ""))
+        email = auth.normalize_email(form.get("email", ""))
+        by_email, by_address = _limiters()
+        keys = ((by_email, email), (by_address, request.remote_addr or "?"))
+        wait = max((limiter.retry_after(key) or 0 for limiter, key in keys), default=0)
+        if wait:
+            minutes = max(1, round(wait / 60))
+            errors["password"] = (f"too many failed sign-ins; try again in {minutes} "
+                                  f"minute{'s' if minutes != 1 else ''}")
+            response = render("auth/login.html", 429, form=form, errors=errors)
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        user = auth.check_login(db.session, email, form.get("password", ""))
         if user is not None:
+            for limiter, key in keys:
+                limiter.succeeded(key)
             _sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
+        for limiter, key in keys:
+            limiter.failed(key)
         errors["password"] = "wrong email or password"
     return render("auth/login.html", 422 if errors else 200, form=form, errors=errors)
 
