@@ -25,7 +25,7 @@ class Receiver:
     an int (that status), ("status", code, body), ("redirect", location[, code]),
     ("hang", seconds), ("trickle", seconds_per_byte, n_bytes[, code]) (a slow body),
     ("slow-headers", seconds_per_line, n_lines) (a status line, then header lines that never
-    end), ("big", n_bytes), ("chunked", [parts]) (a chunked 200), "drop" (close without
+    end), ("big", n_bytes[, status]), ("chunked", [parts]) (a chunked 200), "drop" (close without
     answering), "garbage" (a non-HTTP answer).
 
     With `ssl_context` (a server-side `ssl.SSLContext`) it speaks HTTPS; the TLS handshake runs
@@ -123,7 +123,7 @@ class Receiver:
                     handler.wfile.flush()
                     time.sleep(action[1])
             elif kind == "big":
-                handler.send_response(200)
+                handler.send_response(action[2] if len(action) > 2 else 200)
                 handler.send_header("Content-Length", str(action[1]))
                 handler.end_headers()
                 chunk = b"y" * 65536

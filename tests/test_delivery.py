@@ -350,3 +350,49 @@ def test_many_deliveries_all_arrive_exactly_once(app, project, receiver, clock, 
 def _seconds(n):
     from datetime import timedelta
     return timedelta(seconds=n)
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# (what the receiver does, or the URL to use instead; expected code; words in the error)
+FAULTS = [
+    ("3xx", ("redirect", "http://127.0.0.1:1/x", 301), 301, "HTTP 301: redirect to"),
+    ("4xx", 410, 410, "HTTP 410"),
+    ("5xx", 502, 502, "HTTP 502"),
+    ("hang past the timeout", ("hang", 4), None, "timed out after 2 s"),
+    ("slow trickle of the body", ("trickle", 0.5, 20), 200, "timed out after 2 s"),
+    ("slow trickle of the headers", ("slow-headers", 0.5, 20), None, "timed out after 2 s"),
+    ("100 MB answer with an error", ("big", 100 * 1024 * 1024, 500), 500, "HTTP 500"),
+    ("connection reset", "drop", None, "connection closed by the receiver"),
+    ("non-HTTP garbage", "garbage", None, "not valid HTTP"),
+    ("refused", lambda r: f"http://127.0.0.1:{_closed_port()}/", None, "connection refused"),
+    ("TLS to a plain server", lambda r: r.url().replace("http://", "https://"), None,
+     "TLS error"),
+    ("unknown host", lambda r: "http://no-such-host.invalid/hook", None,
+     "could not resolve host no-such-host.invalid"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, fault, code, words", FAULTS, ids=[f[0] for f in FAULTS])
+def test_each_receiver_fault_is_a_recorded_failure_within_the_timeout(
+        name, fault, code, words, client, auth_headers, hook, receiver, dispatch):
+    webhook, _ = hook
+    if callable(fault):
+        webhook.url = fault(receiver)
+        db.session.commit()
+    else:
+        receiver.script.append(fault)
+    send_event(client, auth_headers)
+    dispatch()
+    delivery = only_delivery()
+    (attempt,) = db.session.scalars(select(DeliveryAttempt)).all()
+    assert delivery.status == "pending", "a failure, to be retried"
+    assert (attempt.http_code, delivery.http_code) == (code, code)
+    assert words in attempt.error
+    assert attempt.duration_ms < 2000 + 1500, "within the timeout (2 s in tests)"

@@ -163,13 +163,14 @@ def test_trickled_headers_are_cut_at_the_deadline_and_fail(sender, receiver):
     assert outcome.error == "timed out after 1 s"
 
 
-def test_trickled_body_is_cut_at_the_deadline_and_the_status_stands(sender, receiver):
-    # the status came in time, so the receiver answered; only reading the body is cut short
+def test_trickled_body_is_cut_at_the_deadline_and_fails(sender, receiver):
+    # the status came in time, but the answer did not: no complete answer in time is a failure
     receiver.script.append(("trickle", 0.2, 100))
     outcome, elapsed = timed_send(sender, request(receiver.url()))
     assert elapsed < TIMEOUT + MARGIN
     assert outcome.http_code == 200
-    assert outcome.ok
+    assert not outcome.ok
+    assert outcome.error == "HTTP 200 (reading the answer: timed out after 1 s)"
 
 
 def test_trickled_error_body_keeps_its_code_in_the_error(sender, receiver):
@@ -450,6 +451,7 @@ def test_tls_answers_are_cut_at_the_deadline(action, code, trusting_sender, tls_
     outcome, elapsed = timed_send(trusting_sender, request(tls_receiver.url()))
     assert elapsed < TIMEOUT + MARGIN
     assert outcome.http_code == code
+    assert not outcome.ok
     if code is None:
         assert outcome.error == "timed out after 1 s"
 

@@ -48,7 +48,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.http_code is not None and 200 <= self.http_code < 300
+        """A 2xx answer, complete within the time limit."""
+        return self.error is None and self.http_code is not None and 200 <= self.http_code < 300
 
 
 class Sender(Protocol):
@@ -249,15 +250,16 @@ class RequestsSender:
             read_error = f"timed out after {request.timeout:g} s"
         code = response.status_code
         error = judge(code, None, response.headers.get("Location"))
-        if error is not None and read_error is not None:
-            error = f"{error} (reading the answer: {read_error})"
+        if read_error is not None:
+            # An answer is its status, headers and (up to the read cap) body, all in time.
+            error = f"{error or f'HTTP {code}'} (reading the answer: {read_error})"
         return code, body, error
 
     def _read(self, response: requests.Response) -> tuple[str | None, str | None]:
         """Read at most max_response_bytes; keep kept_response_bytes as text.
 
-        A broken or slow body does not change a received status. A body read to its end goes
-        back to the pool with its connection (keep-alive); one cut short closes it.
+        A body read to its end goes back to the pool with its connection (keep-alive); one
+        cut short closes it.
         """
         try:
             data = response.raw.read(self.max_response_bytes, decode_content=False)
