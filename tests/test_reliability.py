@@ -3,7 +3,10 @@ PostgreSQL database, and SQLite under concurrent ingest. Nothing may be lost; li
 never make the same attempt twice."""
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -23,9 +26,10 @@ from webhooks.manage import create_webhook
 from webhooks.models import Delivery, DeliveryAttempt, Project
 
 from .conftest import PG_URL
-from .processes import Process, flask_env, free_port, setup_tenant, wait_http
+from .processes import ROOT, Process, flask_env, free_port, setup_tenant, wait_http
 
 pytestmark = pytest.mark.slow
+LOAD_SECONDS = float(os.environ.get("WEBHOOKS_LOAD_SECONDS", "60"))
 SECRET_KEY = "process-test-key"  # the key flask_env gives the processes
 
 
@@ -251,3 +255,70 @@ def test_postgresql_connections_killed_mid_run_lose_nothing(empty_database, tmp_
     assert len(arrivals) == expected, "every accepted event was delivered"
     assert results[202] >= len(set(accepted)) > 0
     assert set(results) <= {202, 503}, f"a blip is a 503 to retry, never a 500: {results}"
+
+
+def gunicorn(env: dict, log, port: int) -> subprocess.Popen:
+    """The Procfile's web line (gunicorn with threads), on a port of our own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "8", "--no-control-socket"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.parametrize("seconds", [LOAD_SECONDS])
+def test_load_from_8_clients_under_gunicorn_gets_no_5xx_and_loses_nothing(
+        empty_database, tmp_path, seconds):
+    if empty_database.startswith("postgresql"):
+        seconds = min(seconds, 20)  # SQLite (one writer) is the hard case; PostgreSQL shorter
+    env = flask_env(empty_database, SCHEDULER_ENABLED="0")
+    token = setup_tenant(env)
+    with receiver_process() as (base, stats):
+        seed(empty_database, base, webhooks=2, events=0)
+        port = free_port()
+        with open(tmp_path / "web.log", "w") as log:
+            web = gunicorn(env, log, port)
+            worker = Process(env, tmp_path / "worker.log", "worker")
+            results: Counter = Counter()
+            accepted: list[str] = []
+            lock = threading.Lock()
+            stop = threading.Event()
+
+            def client(n: int) -> None:
+                session = requests.Session()
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    response = session.post(
+                        f"http://127.0.0.1:{port}/api/v1/events", timeout=60,
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={"event": "task.created", "task": {"id": n * 10**6 + i,
+                                                                 "goalId": 774}})
+                    with lock:
+                        results[response.status_code] += 1
+                        if response.status_code == 202:
+                            accepted.append(response.json()["eventId"])
+
+            try:
+                wait_http(f"http://127.0.0.1:{port}/healthz")
+                threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+                for t in threads:
+                    t.start()
+                time.sleep(seconds)
+                stop.set()
+                for t in threads:
+                    t.join(60)
+                expected = 2 * len(accepted)
+                done = wait_until(lambda: statuses(empty_database)["success"] == expected, 120)
+            finally:
+                web.send_signal(signal.SIGTERM)
+                web.wait(30)
+                _, worker_log = worker.stop(signal.SIGTERM)
+        arrivals = stats()["arrivals"]
+    rate = len(accepted) / seconds
+    assert results == Counter({202: len(accepted)}), results
+    assert len(accepted) == len(set(accepted)) > 0
+    assert done, (statuses(empty_database), expected)
+    assert len(arrivals) == expected, "every accepted event reached every webhook"
+    assert "database is locked" not in (tmp_path / "web.log").read_text() + worker_log
+    print(f"\nload: {len(accepted)} events in {seconds} s ({rate:.0f}/s), "
+          f"{expected} deliveries, no error")
