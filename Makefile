@@ -31,7 +31,7 @@ worker: venv
 	$(BIN)/flask worker
 
 test: dev
-	$(BIN)/pytest -n $${PYTEST_WORKERS:-4} $(PYTEST_ARGS)
+	$(BIN)/pytest -n $${PYTEST_WORKERS:-4} --dist worksteal $(PYTEST_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: dev

@@ -219,3 +219,8 @@ def ui(client, admin, ui_login):
     """The test client signed in as the administrator, and htmx-style headers with CSRF."""
     token = ui_login()
     return client, {"X-CSRFToken": token, "HX-Request": "true"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first: with several test processes, the long ones then overlap the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
