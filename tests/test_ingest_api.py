@@ -587,3 +587,9 @@ def test_each_subscribed_webhook_gets_its_own_delivery_id(
     assert sorted(r.path for r in requests) == ["/a", "/b"]
     assert len({r.headers["X-Webhook-Delivery"] for r in requests}) == 2
     assert requests[0].body == requests[1].body
+
+
+def test_an_unknown_query_parameter_comes_after_authentication(client, auth_headers, project):
+    assert_error(client.post("/api/v1/events?x=1", json={"event": "task.created"}), 401)
+    assert_error(client.post("/api/v1/events?x=1", headers=auth_headers, json={
+        "event": "task.created", "task": {"id": 1, "goalId": 774}}), 422, "x")

@@ -28,13 +28,28 @@ def bearer_token() -> ApiToken:
     return token
 
 
+# Query parameters each endpoint understands; anything else is a typo worth a 422.
+QUERY = {
+    "api.projects.list_projects": {"limit", "cursor"},
+    "api.webhooks.list_webhooks": {"limit", "cursor"},
+    "api.deliveries.list_deliveries": {"limit", "cursor", "status"},
+}
+
+
 def require(scope: str) -> ApiToken:
-    """The request's token, which must carry `scope` (else 401 or 403)."""
+    """The request's token, which must carry `scope` (else 401 or 403).
+
+    Then, since the caller is known, unknown query parameters are refused (422).
+    """
     token = bearer_token()
     if scope not in token.scope_set:
         raise ApiError(403, f"the API token lacks the {scope} scope")
     if scope == "projects:write" and not token.user.is_admin:
         raise ApiError(403, "projects:write works only with an administrator's token")
+    allowed = QUERY.get(request.endpoint or "", set())
+    for name in request.args:
+        if name not in allowed:
+            raise ApiError(422, f"unknown query parameter {name!r}", name)
     return token
 
 

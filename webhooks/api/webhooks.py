@@ -16,6 +16,7 @@ from .common import json_object, page, page_args, path_id, project_or_404, requi
 from .projects import _only
 
 bp = Blueprint("webhooks", __name__)
+NO_STORE = {"Cache-Control": "no-store"}  # an answer showing a secret: no cache keeps a copy
 
 
 def _policy() -> HostPolicy:
@@ -53,7 +54,7 @@ def create_webhook(project_id: str):
     except manage.Invalid as exc:
         raise _invalid(exc) from None
     db.session.commit()
-    return {**serialize.webhook(webhook), "secret": secret}, 201
+    return {**serialize.webhook(webhook), "secret": secret}, 201, NO_STORE
 
 
 @bp.get("/webhooks/<webhook_id>")
@@ -94,7 +95,7 @@ def rotate_secret(webhook_id: str):
     webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
     secret = manage.rotate_secret(webhook, current_app.extensions["secret_box"], app_now())
     db.session.commit()
-    return {"secret": secret}
+    return {"secret": secret}, 200, NO_STORE
 
 
 @bp.post("/webhooks/<webhook_id>/test")

@@ -33,10 +33,17 @@ def _context(form=None, errors=None, created=None) -> dict:
             "created": created}
 
 
+def _no_store(response):
+    """The page a new token's plaintext is shown on (or swapped into): no cache or back-button
+    copy of it, as for webhook secrets."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/tokens")
 @login_required
 def list_tokens():
-    return render("tokens/list.html", **_context())
+    return _no_store(render("tokens/list.html", **_context()))
 
 
 def _new_token(form):
@@ -70,7 +77,8 @@ def create_token():
     db.session.commit()
     context = _context(created={"name": token.name, "plaintext": plaintext})
     # htmx: the form again with the token above it, and the list refreshed out of band.
-    return render("tokens/_created.html" if is_htmx() else "tokens/list.html", **context)
+    return _no_store(render("tokens/_created.html" if is_htmx() else "tokens/list.html",
+                            **context))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
