@@ -23,6 +23,8 @@ from webhooks.models import Base, Project, User
 from webhooks.scheduler import Runner
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# The suite shares 2 cores with servers and workers: give assertions room before they fail.
+expect.set_options(timeout=10_000)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "correct horse battery"
 

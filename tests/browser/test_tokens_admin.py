@@ -10,7 +10,7 @@ from webhooks.clock import utcnow
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Project
 
-from .conftest import screenshot, sign_in
+from .conftest import idle, screenshot, sign_in
 
 
 def test_token_is_shown_once_with_copy_then_revoked(admin_page, seeded):
@@ -63,6 +63,7 @@ def test_admin_adds_a_member_who_then_sees_only_that_project(admin_page, seeded,
     expect(page.locator("#user-rows")).to_contain_text("dev@example.com")
     # The members panel refreshed itself (HX-Trigger): its suggestions know the new user.
     expect(page.locator("#user-emails option[value='dev@example.com']")).to_have_count(1)
+    idle(page)  # the refreshed panel's select is live only once htmx has settled it
 
     page.get_by_role("combobox", name="Project").select_option("900")
     expect(page).to_have_url(re.compile(r"/admin/users\?project=900$"))
