@@ -108,6 +108,8 @@ def test_a_worker_killed_mid_send_loses_nothing(empty_database, tmp_path):
     duplicates = sum(len(times) - 1 for times in arrivals.values())
     assert duplicates <= 32, "only what was in flight at the kill is sent again"
     assert at_kill < total, "the kill really happened mid-run"
+    print(f"\ncrash: {total} deliveries, SIGKILL after {at_kill} requests, "
+          f"{duplicates} sent twice, 0 lost")
 
 
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
@@ -134,6 +136,7 @@ def test_three_workers_on_postgresql_never_repeat_an_attempt(empty_database, tmp
     assert set(per_delivery.values()) == {1}, "the attempt log agrees: one attempt each"
     busy = [log.count("code=200") for log in logs]
     assert sum(1 for n in busy if n) >= 2, f"the work was shared: {busy}"
+    print(f"\nthree workers: {total} deliveries split {busy}, 0 repeated, 0 lost")
 
 
 def test_sqlite_under_concurrent_ingest_never_answers_locked(empty_database, tmp_path):
@@ -177,6 +180,7 @@ def test_sqlite_under_concurrent_ingest_never_answers_locked(empty_database, tmp
     assert results == Counter({202: 320}), results
     assert done, statuses(empty_database)
     assert "database is locked" not in web_log + worker_log
+    print(f"\nsqlite: 8 clients x 40 events, answers {dict(results)}, 960 delivered")
 
 
 def terminate_connections(database_url: str) -> int:
@@ -256,6 +260,8 @@ def test_postgresql_connections_killed_mid_run_lose_nothing(empty_database, tmp_
     assert len(arrivals) == expected, "every accepted event was delivered"
     assert results[202] >= len(set(accepted)) > 0
     assert set(results) <= {202, 503}, f"a blip is a 503 to retry, never a 500: {results}"
+    print(f"\nblip: {killed} connections killed, answers {dict(results)}, "
+          f"{len(arrivals)} delivered, 0 lost")
 
 
 def gunicorn(env: dict, log, port: int) -> subprocess.Popen:
