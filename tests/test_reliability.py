@@ -112,10 +112,8 @@ def test_a_worker_killed_mid_send_loses_nothing(empty_database, tmp_path):
           f"{duplicates} sent twice, 0 lost")
 
 
-@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
 def test_three_workers_on_postgresql_never_repeat_an_attempt(empty_database, tmp_path):
-    if not empty_database.startswith("postgresql"):
-        pytest.skip("several worker processes share a PostgreSQL database")
     env = flask_env(empty_database, SCHEDULER_ENABLED="0")
     setup_tenant(empty_database)
     with receiver_process() as (base, stats):
@@ -139,9 +137,8 @@ def test_three_workers_on_postgresql_never_repeat_an_attempt(empty_database, tmp
     print(f"\nthree workers: {total} deliveries split {busy}, 0 repeated, 0 lost")
 
 
+@pytest.mark.parametrize("empty_database", ["sqlite"], indirect=True)
 def test_sqlite_under_concurrent_ingest_never_answers_locked(empty_database, tmp_path):
-    if not empty_database.startswith("sqlite"):
-        pytest.skip("the SQLite write-lock behaviour")
     env = flask_env(empty_database, SCHEDULER_ENABLED="0")
     token = setup_tenant(empty_database)
     with receiver_process() as (base, stats):
@@ -197,10 +194,8 @@ def terminate_connections(database_url: str) -> int:
     return killed
 
 
-@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
 def test_postgresql_connections_killed_mid_run_lose_nothing(empty_database, tmp_path):
-    if not empty_database.startswith("postgresql"):
-        pytest.skip("a PostgreSQL blip")
     env = flask_env(empty_database, SCHEDULER_ENABLED="0")
     token = setup_tenant(empty_database)
     with receiver_process() as (base, stats):
