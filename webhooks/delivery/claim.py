@@ -36,9 +36,20 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+_deliveries, _webhooks, _events = Delivery.__table__, Webhook.__table__, Event.__table__
+_DETAILS = (
+    select(_deliveries.c.id, _deliveries.c.webhook_id, _deliveries.c.event_type,
+           _deliveries.c.cycle_attempts, _webhooks.c.url, _webhooks.c.secret_encrypted,
+           _webhooks.c.active, _events.c.body)
+    .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
+    .join(_events, _events.c.id == _deliveries.c.event_id)
+)
+
+
 def claim_due(session: Session, now: datetime, limit: int, lease: float,
-              busy: Counter | None = None, per_webhook: int | None = None) -> list[Claimed]:
-    """Claim up to `limit` due deliveries and commit.
+              busy: Counter | None = None, per_webhook: int | None = None,
+              commit: bool = True) -> list[Claimed]:
+    """Claim up to `limit` due deliveries and commit (unless told not to).
 
     `busy` counts the deliveries already in flight per webhook; no webhook gets more than
     `per_webhook` in flight, so one slow receiver cannot take every sending slot.
@@ -47,30 +58,27 @@ def claim_due(session: Session, now: datetime, limit: int, lease: float,
         return []
     busy = busy or Counter()
     saturated = [w for w, n in busy.items() if per_webhook and n >= per_webhook]
-    due = (select(Delivery.id, Delivery.webhook_id)
-           .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-           .order_by(Delivery.next_attempt_at)
+    due = (select(_deliveries.c.id, _deliveries.c.webhook_id)
+           .where(_deliveries.c.status == DeliveryStatus.PENDING.value,
+                  _deliveries.c.next_attempt_at <= now)
+           .order_by(_deliveries.c.next_attempt_at)
            .limit(limit * 4 if per_webhook else limit)
            .with_for_update(skip_locked=True))
     if saturated:
-        due = due.where(Delivery.webhook_id.not_in(saturated))
+        due = due.where(_deliveries.c.webhook_id.not_in(saturated))
     picked = _pick(session.execute(due).all(), limit, busy, per_webhook)
-    if not picked:
+    claimed: list[Claimed] = []
+    if picked:
+        token = new_token()
+        session.execute(update(_deliveries).where(_deliveries.c.id.in_(picked))
+                        .values(next_attempt_at=now + timedelta(seconds=lease),
+                                claim_token=token))
+        rows = session.execute(_DETAILS.where(_deliveries.c.id.in_(picked))
+                               .order_by(_deliveries.c.id)).all()
+        claimed = [Claimed(r[0], token, *r[1:]) for r in rows]
+    if commit:
         session.commit()
-        return []
-    token = new_token()
-    table = Delivery.__table__
-    session.execute(update(table).where(table.c.id.in_(picked))
-                    .values(next_attempt_at=now + timedelta(seconds=lease), claim_token=token))
-    rows = session.execute(
-        select(Delivery.id, Delivery.webhook_id, Delivery.event_type, Delivery.cycle_attempts,
-               Webhook.url, Webhook.secret_encrypted, Webhook.active, Event.body)
-        .join(Webhook, Webhook.id == Delivery.webhook_id)
-        .join(Event, Event.id == Delivery.event_id)
-        .where(Delivery.id.in_(picked))
-        .order_by(Delivery.id)).all()
-    session.commit()
-    return [Claimed(r[0], token, *r[1:]) for r in rows]
+    return claimed
 
 
 def _pick(rows, limit: int, busy: Counter, per_webhook: int | None) -> list[int]:

@@ -57,27 +57,33 @@ class Dispatcher:
         self.per_webhook = max(1, settings.concurrency // 4) if settings.concurrency > 4 else None
 
     def run_until_idle(self) -> int:
-        """Deliver everything that is due, including what comes due meanwhile; return the count."""
+        """Deliver everything that is due, including what comes due meanwhile; return the count.
+
+        Each turn is one transaction: record what finished, claim as many as there are free
+        slots, commit; then send what was claimed and wait for the next completion.
+        """
         in_flight: dict[int, tuple[Claimed, object]] = {}
         busy: Counter = Counter()
+        finished: list[Finished] = []
         recorded = 0
         may_claim = True
         with writing(), self.session_factory() as session:
             while True:
-                finished: list[Finished] = []
                 free = self.settings.concurrency - len(in_flight)
-                if may_claim and free > 0 and not self.stopping.is_set():
-                    claimed = self._claim(session, free, busy)
-                    may_claim = len(claimed) == free
-                    for item in claimed:
-                        finished.extend(self._start(item, in_flight, busy))
-                if not in_flight and not finished:
+                want = free if may_claim and not self.stopping.is_set() else 0
+                written, claimed = self._exchange(session, finished, want, busy)
+                recorded += written
+                finished = []
+                may_claim = want > 0 and len(claimed) == want  # else nothing more is due now
+                for item in claimed:
+                    finished.extend(self._start(item, in_flight, busy))
+                if finished:  # deliveries of inactive webhooks: record them at once
+                    continue
+                if not in_flight:
                     return recorded
-                if not finished:
-                    self._take(self._wait(), finished, in_flight, busy)
+                self._take(self._wait(), finished, in_flight, busy)
                 while not self._done.empty():
                     self._take(self._done.get(), finished, in_flight, busy)
-                recorded += self._record(session, finished)
                 may_claim = True
 
     def nudge(self) -> None:
@@ -90,35 +96,33 @@ class Dispatcher:
         except queue.Empty:
             return (None, None)
 
-    def _claim(self, session: Session, free: int, busy: Counter) -> list[Claimed]:
-        try:
-            return claim_due(session, self.clock(), free, self.settings.lease, busy,
-                             self.per_webhook)
-        except Exception:
-            session.rollback()
-            if self.stopping.is_set():
-                return []
-            log.exception("claiming due deliveries failed; will try again")
-            self.stopping.wait(self.idle_wait)
-            return []
+    def _exchange(self, session: Session, finished: list[Finished], want: int,
+                  busy: Counter) -> tuple[int, list[Claimed]]:
+        """Record `finished` and claim up to `want` more, in one transaction.
 
-    def _record(self, session: Session, finished: list[Finished]) -> int:
-        """Record a batch, retrying through a short database outage."""
+        Retries through a short database outage. If recording keeps failing, the outcomes
+        are dropped: their claims stay on record and come due again when the lease ends.
+        """
         for wait in (0.1, 0.5, 1, 2, 4, 8, None):
             try:
-                written = record_outcomes(session, finished, self.clock(), self.settings)
+                written = record_outcomes(session, finished, self.clock(), self.settings,
+                                          commit=False)
+                claimed = claim_due(session, self.clock(), want, self.settings.lease, busy,
+                                    self.per_webhook, commit=False)
+                session.commit()
                 _log(finished)
-                return written
+                return written, claimed
             except Exception as exc:
                 session.rollback()
-                if wait is None or not isinstance(exc, (OperationalError, InterfaceError)):
-                    # The claims stay on record; the lease expiry makes them due again.
-                    log.exception("recording %d outcomes failed; they will be retried",
-                                  len(finished))
-                    return 0
-                log.warning("recording outcomes failed; retrying in %s s", wait, exc_info=True)
-                threading.Event().wait(wait)
-        return 0
+                transient = isinstance(exc, (OperationalError, InterfaceError))
+                if wait is None or not transient or self.stopping.is_set() and not finished:
+                    log.exception("recording %d outcomes and claiming failed; the claims "
+                                  "come due again when their lease ends", len(finished))
+                    self.stopping.wait(self.idle_wait)
+                    return 0, []
+                log.warning("database unavailable; retrying in %s s", wait, exc_info=True)
+                self.stopping.wait(wait)
+        return 0, []
 
     def _start(self, item: Claimed, in_flight, busy) -> list[Finished]:
         """Submit one claimed delivery; an inactive webhook's delivery finishes at once."""

@@ -33,9 +33,10 @@ class Finished:
 
 _deliveries = Delivery.__table__
 _webhooks = Webhook.__table__
+_attempts = DeliveryAttempt.__table__
 _UPDATE_DELIVERY = (
     update(_deliveries)
-    .where(_deliveries.c.id == bindparam("b_id"))
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.claim_token == bindparam("b_token"))
     .values(status=bindparam("b_status"), attempts=_deliveries.c.attempts + 1,
             cycle_attempts=_deliveries.c.cycle_attempts + 1, http_code=bindparam("b_code"),
             duration_ms=bindparam("b_duration"), last_error=bindparam("b_error"),
@@ -48,12 +49,13 @@ _UPDATE_COUNTER = (
 )
 _DEACTIVATE = (
     update(_webhooks).where(_webhooks.c.id == bindparam("b_id"), _webhooks.c.active.is_(True))
-    .values(active=False, deactivated_at=bindparam("b_at"), deactivation_reason=bindparam("b_reason"))
+    .values(active=False, deactivated_at=bindparam("b_at"),
+            deactivation_reason=bindparam("b_reason"))
 )
 
 
 def record_outcomes(session: Session, finished: list[Finished], now: datetime,
-                    settings: DeliverySettings) -> int:
+                    settings: DeliverySettings, commit: bool = True) -> int:
     """Write attempts, delivery states and webhook counters; commit. Returns rows written.
 
     A delivery whose claim token no longer matches (its lease ran out and someone else
@@ -61,29 +63,90 @@ def record_outcomes(session: Session, finished: list[Finished], now: datetime,
     """
     if not finished:
         return 0
-    counted = sorted({f.claimed.webhook_id for f in finished if _counts(f)})
-    webhooks = {}
-    if counted:  # lock webhooks before deliveries, in id order, as deletes do
-        webhooks = {row.id: row for row in session.execute(
-            select(Webhook.id, Webhook.consecutive_failures, Webhook.active)
-            .where(Webhook.id.in_(counted)).order_by(Webhook.id).with_for_update())}
-    tokens = {f.claimed.delivery_id: f.claimed.token for f in finished}
-    owned = {row[0] for row in session.execute(
-        select(Delivery.id, Delivery.claim_token).where(Delivery.id.in_(list(tokens)))
-        .order_by(Delivery.id).with_for_update()) if tokens[row[0]] == row[1]}
-    mine = [(f, _plan(f, now, settings)) for f in finished if f.claimed.delivery_id in owned]
-    if not mine:
+    plans = [(f, _plan(f, now, settings)) for f in finished]
+    written = _record_all_owned(session, plans, now, settings)
+    if written is None:  # some claim went stale: start again, checking each row
+        session.rollback()
+        written = _record_checked(session, plans, now, settings)
+    if commit:
         session.commit()
-        return 0
-    session.execute(_UPDATE_DELIVERY, [_delivery_values(f, plan, now) for f, plan in mine])
-    session.execute(insert(DeliveryAttempt.__table__), [_attempt_values(f) for f, _ in mine])
-    counters, deactivations = _counter_values(mine, webhooks, now, settings)
+    return written
+
+
+def _record_all_owned(session: Session, plans: list, now: datetime,
+                      settings: DeliverySettings) -> int | None:
+    """The common case in few statements; None if any delivery is no longer ours."""
+    finals = _finals(plans)
+    failing = sorted(w for w, outcomes in finals.items() if not all(outcomes))
+    current = _lock_webhooks(session, failing)
+    succeeding = sorted(w for w in finals if w not in current)
+    if succeeding:  # webhooks (locked first, as deletes do) whose final outcomes all succeeded
+        session.execute(update(_webhooks).where(_webhooks.c.id.in_(succeeding),
+                                                _webhooks.c.consecutive_failures != 0)
+                        .values(consecutive_failures=0))
+    result = session.execute(_UPDATE_DELIVERY, [_delivery_values(f, plan, now)
+                                                for f, plan in plans])
+    if result.rowcount != len(plans):
+        return None
+    session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
+    _apply_counters(session, {w: finals[w] for w in failing}, current, now, settings)
+    return len(plans)
+
+
+def _record_checked(session: Session, plans: list, now: datetime,
+                    settings: DeliverySettings) -> int:
+    """Lock and compare every claim token; write only the deliveries still ours."""
+    finals = _finals(plans)
+    current = _lock_webhooks(session, sorted(finals))
+    tokens = {f.claimed.delivery_id: f.claimed.token for f, _ in plans}
+    owned = {row[0] for row in session.execute(
+        select(_deliveries.c.id, _deliveries.c.claim_token)
+        .where(_deliveries.c.id.in_(list(tokens))).order_by(_deliveries.c.id)
+        .with_for_update()) if tokens[row[0]] == row[1]}
+    mine = [(f, plan) for f, plan in plans if f.claimed.delivery_id in owned]
+    if mine:
+        session.execute(_UPDATE_DELIVERY, [_delivery_values(f, plan, now) for f, plan in mine])
+        session.execute(insert(_attempts), [_attempt_values(f) for f, _ in mine])
+        _apply_counters(session, _finals(mine), current, now, settings)
+    return len(mine)
+
+
+def _finals(plans: list) -> dict[int, list[bool]]:
+    """Per webhook, its final outcomes that count (True = success), in order of completion."""
+    finals: dict[int, list[bool]] = defaultdict(list)
+    for f, (status, _) in plans:
+        if _counts(f) and status != DeliveryStatus.PENDING:
+            finals[f.claimed.webhook_id].append(status == DeliveryStatus.SUCCESS)
+    return finals
+
+
+def _lock_webhooks(session: Session, webhook_ids: list[int]) -> dict:
+    """Lock these webhooks' rows in id order; their current counter and active flag."""
+    if not webhook_ids:
+        return {}
+    return {row.id: row for row in session.execute(
+        select(_webhooks.c.id, _webhooks.c.consecutive_failures, _webhooks.c.active)
+        .where(_webhooks.c.id.in_(webhook_ids)).order_by(_webhooks.c.id).with_for_update())}
+
+
+def _apply_counters(session: Session, finals: dict, current: dict, now: datetime,
+                    settings: DeliverySettings) -> None:
+    """Fold final outcomes into locked webhooks' counters; deactivate at the threshold."""
+    counters, deactivations = [], []
+    threshold = settings.max_consecutive_failures
+    for webhook_id, outcomes in finals.items():
+        row = current.get(webhook_id)
+        if row is None:
+            continue
+        failures, reached = apply_outcomes(row.consecutive_failures, outcomes, threshold)
+        counters.append({"b_id": webhook_id, "b_failures": failures})
+        if reached:
+            deactivations.append({"b_id": webhook_id, "b_at": now, "b_reason":
+                                  f"{threshold} consecutive deliveries failed"})
     if counters:
         session.execute(_UPDATE_COUNTER, counters)
     if deactivations:
         session.execute(_DEACTIVATE, deactivations)
-    session.commit()
-    return len(mine)
 
 
 def _counts(f: Finished) -> bool:
@@ -105,7 +168,8 @@ def _plan(f: Finished, now: datetime, settings: DeliverySettings):
 def _delivery_values(f: Finished, plan, now: datetime) -> dict:
     status, retry_at = plan
     outcome = f.outcome
-    return {"b_id": f.claimed.delivery_id, "b_status": status, "b_code": outcome.http_code,
+    return {"b_id": f.claimed.delivery_id, "b_token": f.claimed.token, "b_status": status,
+            "b_code": outcome.http_code,
             "b_duration": outcome.duration_ms, "b_error": outcome.error, "b_next": retry_at,
             "b_done": None if retry_at else now}
 
@@ -115,23 +179,3 @@ def _attempt_values(f: Finished) -> dict:
     return {"delivery_id": f.claimed.delivery_id, "attempted_at": f.attempted_at,
             "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
             "response_body": o.response_body}
-
-
-def _counter_values(mine: list, webhooks: dict, now: datetime, settings: DeliverySettings):
-    """Counter rows and deactivation rows, folding final outcomes in order of completion."""
-    finals: dict[int, list[bool]] = defaultdict(list)
-    for f, (status, _) in mine:
-        if _counts(f) and status != DeliveryStatus.PENDING:
-            finals[f.claimed.webhook_id].append(status == DeliveryStatus.SUCCESS)
-    counters, deactivations = [], []
-    threshold = settings.max_consecutive_failures
-    for webhook_id, outcomes in finals.items():
-        current = webhooks.get(webhook_id)
-        if current is None:
-            continue
-        failures, reached = apply_outcomes(current.consecutive_failures, outcomes, threshold)
-        counters.append({"b_id": webhook_id, "b_failures": failures})
-        if reached:
-            deactivations.append({"b_id": webhook_id, "b_at": now, "b_reason":
-                                  f"{threshold} consecutive deliveries failed"})
-    return counters, deactivations
