@@ -593,3 +593,18 @@ def test_an_unknown_query_parameter_comes_after_authentication(client, auth_head
     assert_error(client.post("/api/v1/events?x=1", json={"event": "task.created"}), 401)
     assert_error(client.post("/api/v1/events?x=1", headers=auth_headers, json={
         "event": "task.created", "task": {"id": 1, "goalId": 774}}), 422, "x")
+
+
+def test_an_accepted_event_costs_one_commit(app, client, auth_headers, project, clock):
+    from sqlalchemy import event as sa_event
+    body = {"event": "task.created", "task": {"id": 1, "goalId": 774}}
+    assert client.post("/api/v1/events", headers=auth_headers, json=body).status_code == 202
+    commits = []
+    listener = lambda conn: commits.append(conn)  # noqa: E731
+    sa_event.listen(db.engine, "commit", listener)
+    try:
+        clock.advance(5)  # within a minute: the token's lastUsedAt needs no write
+        assert client.post("/api/v1/events", headers=auth_headers, json=body).status_code == 202
+    finally:
+        sa_event.remove(db.engine, "commit", listener)
+    assert len(commits) == 1

@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from typing import Callable
 
+from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -86,6 +87,10 @@ class Dispatcher:
                     self._take(self._done.get(), finished, in_flight, busy)
                 may_claim = True
 
+    @staticmethod
+    def _postgresql(session: Session) -> bool:
+        return session.get_bind().dialect.name == "postgresql"
+
     def nudge(self) -> None:
         """Wake a running loop that waits on slow attempts, so it claims new work now."""
         self._done.put((None, None))
@@ -105,6 +110,11 @@ class Dispatcher:
         """
         for wait in (0.1, 0.5, 1, 2, 4, 8, None):
             try:
+                if self._postgresql(session):
+                    # Outcome records need not wait for the disk: if the server crashes
+                    # before they are flushed, the claims come due again and the attempts
+                    # are repeated (at least once). Events are still committed durably.
+                    session.execute(text("SET LOCAL synchronous_commit TO off"))
                 written = record_outcomes(session, finished, self.clock(), self.settings,
                                           commit=False)
                 claimed = claim_due(session, self.clock(), want, self.settings.lease, busy,
