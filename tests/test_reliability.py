@@ -260,11 +260,12 @@ def test_postgresql_connections_killed_mid_run_lose_nothing(empty_database, tmp_
 
 
 def gunicorn(env: dict, log, port: int) -> subprocess.Popen:
-    """The Procfile's web line (gunicorn with threads), on a port of our own."""
+    """The Procfile's web line (gunicorn.conf.py: 2 workers with 8 threads), on our port."""
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "8", "--no-control-socket"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "gunicorn", "app:app", "--config", "gunicorn.conf.py"],
+        cwd=ROOT, env={**env, "PORT": str(port), "WEB_CONCURRENCY": "2",
+                       "GUNICORN_ACCESS_LOG": ""},
+        stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.parametrize("seconds", [LOAD_SECONDS])
