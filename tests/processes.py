@@ -100,3 +100,14 @@ def setup_tenant_in_process(database_url: str) -> str:
         db.session.remove()
         db.engine.dispose()
     return token
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    """Wait until something listens on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")

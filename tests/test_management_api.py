@@ -22,7 +22,8 @@ from .helpers import assert_error
 API = "/api/v1"
 START = "2026-03-22T12:00:00.000Z"  # the FakeClock's start, in the wire format
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-WEBHOOK_FIELDS = {"id", "projectId", "url", "events", "active", "consecutiveFailures",
+WEBHOOK_FIELDS = {"id", "projectId", "url", "events", "active", "standardWebhooks",
+                  "consecutiveFailures",
                   "deactivatedAt", "deactivationReason", "createdAt", "updatedAt"}
 DELIVERY_FIELDS = {"id", "webhookId", "eventId", "event", "status", "httpCode", "attempts",
                    "createdAt", "nextAttemptAt", "completedAt"}
@@ -248,8 +249,9 @@ def test_created_webhook_shows_its_secret_once(client, auth_headers, project, re
     assert created | {"id": 0, "secret": ""} == {
         "id": 0, "projectId": 774, "url": receiver.url(),
         "events": ["task.created", "sprint.deleted"],
-        "active": True, "consecutiveFailures": 0, "deactivatedAt": None,
-        "deactivationReason": None, "createdAt": START, "updatedAt": START, "secret": ""}
+        "active": True, "standardWebhooks": False, "consecutiveFailures": 0,
+        "deactivatedAt": None, "deactivationReason": None, "createdAt": START,
+        "updatedAt": START, "secret": ""}
 
     shown = client.get(f"{API}/webhooks/{created['id']}", headers=auth_headers).json
     listed = client.get(f"{API}/projects/774/webhooks", headers=auth_headers).json

@@ -498,3 +498,19 @@ def test_a_project_with_a_negative_goal_id_has_a_webhooks_page(ui, clock):
     db.session.commit()
     response = client.get("/projects/-5/webhooks")
     assert response.status_code == 200 and "Negative #-5" in response.get_data(as_text=True)
+
+
+def test_the_standard_webhooks_mode_is_chosen_in_the_add_and_edit_forms(ui, project, receiver):
+    client, headers = ui
+    added = client.post("/projects/774/webhooks", headers=headers, data={
+        "url": receiver.url(), "events": ["task.created"], "standard_webhooks": "on"})
+    assert added.status_code == 200
+    webhook = db.session.scalars(select(Webhook)).one()
+    assert webhook.standard_webhooks is True
+    form = client.get(f"/webhooks/{webhook.id}/edit", headers=headers).get_data(as_text=True)
+    assert 'name="standard_webhooks" value="on"' in form and "checked" in form.split(
+        'name="standard_webhooks"')[1].split(">")[0]
+    client.put(f"/webhooks/{webhook.id}", headers=headers,
+               data={"url": receiver.url(), "events": ["task.created"]})
+    db.session.refresh(webhook)
+    assert webhook.standard_webhooks is False

@@ -87,27 +87,36 @@ def parse_url(raw, policy: HostPolicy) -> str:
         raise Invalid(str(exc), "url") from None
 
 
+def parse_flag(raw, field: str) -> bool:
+    if not isinstance(raw, bool):
+        raise Invalid(f"{field} must be true or false", field)
+    return raw
+
+
 def create_webhook(session: Session, box: SecretBox, policy: HostPolicy, project: Project,
-                   url, events, now: datetime) -> tuple[Webhook, str]:
+                   url, events, now: datetime, standard_webhooks=False) -> tuple[Webhook, str]:
     """Add a webhook; returns it with its secret, which is shown only this once."""
     url = parse_url(url, policy)
     event_list = parse_events(events)
+    standard = parse_flag(standard_webhooks, "standardWebhooks")
     secret = new_webhook_secret()
     webhook = Webhook(project_id=project.id, url=url, events=",".join(event_list),
                       secret_encrypted=box.encrypt(secret), active=True, consecutive_failures=0,
-                      created_at=now, updated_at=now)
+                      standard_webhooks=standard, created_at=now, updated_at=now)
     session.add(webhook)
     session.flush()
     return webhook, secret
 
 
 def update_webhook(webhook: Webhook, policy: HostPolicy, now: datetime, url=None, events=None,
-                   active=None) -> Webhook:
-    """Change URL, events or the active flag. Turning on does not reset the counter."""
+                   active=None, standard_webhooks=None) -> Webhook:
+    """Change URL, events, signing format or the active flag. Turning on keeps the counter."""
     if url is not None:
         webhook.url = parse_url(url, policy)
     if events is not None:
         webhook.events = ",".join(parse_events(events))
+    if standard_webhooks is not None:
+        webhook.standard_webhooks = parse_flag(standard_webhooks, "standardWebhooks")
     if active is not None:
         if not isinstance(active, bool):
             raise Invalid("active must be true or false", "active")
@@ -195,7 +204,7 @@ def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender
     session.add(delivery)
     session.flush()
     claimed = Claimed(delivery.id, token, webhook.id, TEST_EVENT, 0, webhook.url,
-                      webhook.secret_encrypted, True, body)
+                      webhook.secret_encrypted, True, body, webhook.standard_webhooks)
     session.commit()  # never hold a transaction across the HTTP call
     try:
         outcome = sender.send(build_request(claimed, box.decrypt(claimed.secret_encrypted),

@@ -116,6 +116,9 @@ class Webhook(Base):
     events: Mapped[str] = mapped_column(Text)  # comma-separated, in the catalogue's order
     secret_encrypted: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Also sign in the Standard Webhooks format (webhook-id/-timestamp/-signature headers).
+    standard_webhooks: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=text("false"))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
     deactivation_reason: Mapped[str | None] = mapped_column(String(200))

@@ -28,6 +28,11 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+STANDARD = {"type": "boolean", "description": (
+    "Also sign each delivery the Standard Webhooks way: webhook-id, webhook-timestamp and "
+    "webhook-signature headers beside X-Webhook-Signature (default false).")}
+
+
 def obj(properties: dict, required=None, description: str | None = None,
         closed: bool = True) -> dict:
     """An object schema; `required` defaults to every property."""
@@ -135,6 +140,7 @@ def _resources() -> dict:
         "id": INT64, "projectId": INT64, "url": {"type": "string"},
         "events": {"type": "array", "items": ref("EventType")},
         "active": {"type": "boolean"},
+        "standardWebhooks": STANDARD,
         "consecutiveFailures": {"type": "integer", "minimum": 0},
         "deactivatedAt": NULLABLE_TIMESTAMP,
         "deactivationReason": {"type": ["string", "null"],
@@ -203,10 +209,11 @@ def _inputs() -> dict:
         "ProjectCreate": obj({"id": {**INT64, "description": "The host app's goalId."},
                               "name": name}),
         "ProjectUpdate": obj({"name": name}, []),
-        "WebhookCreate": obj({"url": url, "events": events}),
+        "WebhookCreate": obj({"url": url, "events": events, "standardWebhooks": STANDARD},
+                             ["url", "events"]),
         "WebhookUpdate": obj({"url": url, "events": events, "active": {
-            "type": "boolean", "description": "Turning on does not reset consecutiveFailures."}},
-            []),
+            "type": "boolean", "description": "Turning on does not reset consecutiveFailures."},
+            "standardWebhooks": STANDARD}, []),
     }
 
 

@@ -14,7 +14,8 @@ def project(p: Project) -> dict:
 
 def webhook(w: Webhook) -> dict:
     return {"id": w.id, "projectId": w.project_id, "url": w.url, "events": w.event_list,
-            "active": w.active, "consecutiveFailures": w.consecutive_failures,
+            "active": w.active, "standardWebhooks": w.standard_webhooks,
+            "consecutiveFailures": w.consecutive_failures,
             "deactivatedAt": iso(w.deactivated_at), "deactivationReason": w.deactivation_reason,
             "createdAt": iso(w.created_at), "updatedAt": iso(w.updated_at)}
 

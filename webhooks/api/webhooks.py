@@ -43,14 +43,14 @@ def create_webhook(project_id: str):
     token = require("webhooks:write")
     project = project_or_404(token, path_id(project_id, "project"))
     data = json_object()
-    _only(data, {"url", "events"})
+    _only(data, {"url", "events", "standardWebhooks"})
     for field in ("url", "events"):
         if field not in data:
             raise ApiError(422, f"{field} is required", field)
     try:
         webhook, secret = manage.create_webhook(
             db.session, current_app.extensions["secret_box"], _policy(), project,
-            data["url"], data["events"], app_now())
+            data["url"], data["events"], app_now(), data.get("standardWebhooks", False))
     except manage.Invalid as exc:
         raise _invalid(exc) from None
     db.session.commit()
@@ -68,13 +68,14 @@ def update_webhook(webhook_id: str):
     token = require("webhooks:write")
     webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
     data = json_object()
-    _only(data, {"url", "events", "active"})
+    _only(data, {"url", "events", "active", "standardWebhooks"})
     for key, value in data.items():
         if value is None:  # null would otherwise read as "leave unchanged"
             raise ApiError(422, f"{key} must not be null", key)
     try:
         manage.update_webhook(webhook, _policy(), app_now(), url=data.get("url"),
-                              events=data.get("events"), active=data.get("active"))
+                              events=data.get("events"), active=data.get("active"),
+                              standard_webhooks=data.get("standardWebhooks"))
     except manage.Invalid as exc:
         raise _invalid(exc) from None
     db.session.commit()

@@ -30,6 +30,7 @@ class Claimed:
     secret_encrypted: str
     active: bool
     body: str
+    standard_webhooks: bool = False
 
 
 def new_token() -> str:
@@ -40,7 +41,7 @@ _deliveries, _webhooks, _events = Delivery.__table__, Webhook.__table__, Event._
 _DETAILS = (
     select(_deliveries.c.id, _deliveries.c.webhook_id, _deliveries.c.event_type,
            _deliveries.c.cycle_attempts, _webhooks.c.url, _webhooks.c.secret_encrypted,
-           _webhooks.c.active, _events.c.body)
+           _webhooks.c.active, _events.c.body, _webhooks.c.standard_webhooks)
     .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
     .join(_events, _events.c.id == _deliveries.c.event_id)
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from typing import Callable
 
@@ -22,22 +23,30 @@ from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .record import INACTIVE, Finished, record_outcomes
 from .sender import OutgoingRequest, Outcome, Sender
-from .signing import sign
+from .signing import sign, standard_signature
 
 log = logging.getLogger("webhooks.delivery")
 
 
-def build_request(claimed: Claimed, secret: str, settings: DeliverySettings) -> OutgoingRequest:
-    """The signed request for a claimed delivery."""
+def build_request(claimed: Claimed, secret: str, settings: DeliverySettings,
+                  unix_now: int | None = None) -> OutgoingRequest:
+    """The signed request for a claimed delivery (also signed the Standard Webhooks way if
+    the webhook asks for it)."""
     body = claimed.body.encode("utf-8")
+    delivery_id = str(claimed.delivery_id)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": settings.user_agent,
         "X-Webhook-Signature": sign(body, secret),
         "X-Webhook-Event": claimed.event_type,
-        "X-Webhook-Delivery": str(claimed.delivery_id),
+        "X-Webhook-Delivery": delivery_id,
         "Accept-Encoding": "identity",
     }
+    if claimed.standard_webhooks:
+        timestamp = int(time.time()) if unix_now is None else unix_now
+        headers["webhook-id"] = delivery_id
+        headers["webhook-timestamp"] = str(timestamp)
+        headers["webhook-signature"] = standard_signature(delivery_id, timestamp, body, secret)
     return OutgoingRequest(claimed.delivery_id, claimed.url, body, headers, settings.timeout)
 
 

@@ -70,8 +70,9 @@ def _row(webhook: Webhook, status: int = 200, **extra):
     return response
 
 
-def _form_values() -> tuple[str, list[str]]:
-    return request.form.get("url", ""), request.form.getlist("events")
+def _form_values() -> tuple[str, list[str], bool]:
+    return (request.form.get("url", ""), request.form.getlist("events"),
+            request.form.get("standard_webhooks") == "on")
 
 
 def _attempt(action) -> tuple[object, dict]:
@@ -143,10 +144,10 @@ def check_url(project_id: int):
 def create_webhook(project_id: int):
     """Add a webhook; answer its secret (shown only this once) and its new row."""
     project = project_or_404(project_id)
-    url, events = _form_values()
+    url, events, standard = _form_values()
     created, errors = _attempt(lambda: manage.create_webhook(
         db.session, current_app.extensions["secret_box"], host_policy(), project, url, events,
-        app_now()))
+        app_now(), standard))
     if errors:
         return render("webhooks/_add.html", 422, project=project, form=request.form,
                       selected=events, errors=errors)
@@ -175,8 +176,9 @@ def edit_webhook(webhook_id: int):
     webhook = webhook_or_404(webhook_id)
     if not is_htmx():
         return _fragment_only(webhook.project_id)
-    return render("webhooks/_edit.html", w=webhook, form={"url": webhook.url},
-                  selected=webhook.event_list, errors={})
+    form = {"url": webhook.url, "standard_webhooks": "on" if webhook.standard_webhooks else ""}
+    return render("webhooks/_edit.html", w=webhook, form=form, selected=webhook.event_list,
+                  errors={})
 
 
 @bp.put("/webhooks/<int:webhook_id>")
@@ -184,9 +186,10 @@ def edit_webhook(webhook_id: int):
 def update_webhook(webhook_id: int):
     """Save the URL and the events; answer the row, or the form with its errors."""
     webhook = webhook_or_404(webhook_id)
-    url, events = _form_values()
+    url, events, standard = _form_values()
     _, errors = _attempt(lambda: manage.update_webhook(webhook, host_policy(), app_now(),
-                                                       url=url, events=events))
+                                                       url=url, events=events,
+                                                       standard_webhooks=standard))
     if errors:
         return render("webhooks/_edit.html", 422, w=webhook, form=request.form,
                       selected=events, errors=errors)
