@@ -108,3 +108,76 @@ def test_deliveries_prune_deletes_only_old_finished_deliveries(runner, app, proj
     left = set(db.session.scalars(select(Delivery.event_id)))
     assert left == {"evt_new", "evt_pending"}
     assert set(db.session.scalars(select(Event.id))) == {"evt_new", "evt_pending"}
+
+
+def _failed_deliveries(app, project, clock, count: int, active: bool = True):
+    from webhooks.delivery.hosts import HostPolicy
+    from webhooks.manage import create_webhook
+    webhook, _ = create_webhook(db.session, app.extensions["secret_box"],
+                                HostPolicy.parse("loopback"), project, "http://127.0.0.1:9/",
+                                ["task.created"], clock())
+    webhook.active = active
+    for i in range(count):
+        created = clock() - timedelta(hours=i * 10)
+        db.session.add(Event(id=f"evt_{i}", project_id=774, type="task.created", body="{}",
+                             delivery_count=1, created_at=created))
+        db.session.flush()
+        db.session.add(Delivery(webhook_id=webhook.id, event_id=f"evt_{i}",
+                                event_type="task.created", status="failed", attempts=3,
+                                cycle_attempts=3, created_at=created, completed_at=created))
+    db.session.commit()
+    return webhook
+
+
+def test_deliveries_retry_failed_requeues_a_webhooks_failures(runner, app, project, clock):
+    webhook = _failed_deliveries(app, project, clock, 3)
+    result = runner.invoke(args=["deliveries", "retry-failed", "--webhook", str(webhook.id),
+                                 "--since", "15h"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "2"  # created 0 h and 10 h ago; not 20 h ago
+    db.session.rollback()
+    statuses = sorted(db.session.scalars(select(Delivery.status)))
+    assert statuses == ["failed", "pending", "pending"]
+
+
+def test_deliveries_retry_failed_refuses_an_inactive_webhook(runner, app, project, clock):
+    webhook = _failed_deliveries(app, project, clock, 1, active=False)
+    result = runner.invoke(args=["deliveries", "retry-failed", "--webhook", str(webhook.id)])
+    assert result.exit_code != 0 and "inactive" in result.output
+
+
+def test_webhooks_list_shows_each_webhook(runner, app, project, clock):
+    webhook = _failed_deliveries(app, project, clock, 1)
+    result = runner.invoke(args=["webhooks", "list"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ID", "PROJECT", "STATE", "FAILURES", "LAST", "URL", "EVENTS"]
+    assert lines[1].split()[:5] == [str(webhook.id), "774", "on", "0", "failed"]
+
+
+def test_doctor_reports_a_schema_behind_the_code_and_then_all_clear(runner, app, project,
+                                                                     clock):
+    from sqlalchemy import text
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 1
+    assert "run `flask db upgrade`" in result.output
+    from alembic.script import ScriptDirectory
+    head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+    db.session.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+    db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
+    db.session.commit()
+    _failed_deliveries(app, project, clock, 1)
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "schema up to date" in result.output
+    assert "webhook secrets decrypt with this SECRET_KEY" in result.output
+    assert "0 problems found" in result.output
+
+
+def test_doctor_notices_a_changed_secret_key(runner, app, project, clock):
+    from webhooks.crypto import SecretBox
+    _failed_deliveries(app, project, clock, 1)
+    app.extensions["secret_box"] = SecretBox("another key")
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 1
+    assert "webhook secrets do not decrypt with this SECRET_KEY" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+from datetime import datetime, timezone
 
 import click
 from flask import Flask, current_app
@@ -15,9 +16,10 @@ from .extensions import app_now
 from .dbtx import writing
 from .delivery.prune import prune
 from .extensions import db
-from .models import Project, User
+from .models import Delivery, Project, User, Webhook
 
 users = AppGroup("users", help="Manage users.")
+webhooks_group = AppGroup("webhooks", help="Look at webhooks.")
 projects = AppGroup("projects", help="Manage projects.")
 tokens = AppGroup("tokens", help="Manage API tokens.")
 deliveries = AppGroup("deliveries", help="Manage deliveries.")
@@ -127,6 +129,71 @@ def prune_deliveries(older_than: str | None) -> None:
     click.echo(f"pruned {count} deliveries and {events} events", err=True)
 
 
+@deliveries.command("retry-failed")
+@click.option("--webhook", "webhook_id", type=int, required=True, help="The webhook's id.")
+@click.option("--since", default=None,
+              help="Only deliveries created since: an age such as 24h or 7d, or a UTC date "
+                   "and time such as 2026-03-22T12:00.")
+def retry_failed(webhook_id: int, since: str | None) -> None:
+    """Put a webhook's failed deliveries back in line for a fresh cycle of attempts."""
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None:
+        _fail(f"no webhook {webhook_id}")
+    now = app_now()
+    start = _since(since, now) if since else None
+    try:
+        count = manage.retry_failed(db.session, webhook, now, start)
+    except manage.Conflict as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"{count} failed deliveries of webhook {webhook_id} will be retried", err=True)
+    click.echo(count)
+
+
+def _since(raw: str, now):
+    try:
+        return now - auth.parse_duration(raw)
+    except auth.AccessError:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.removesuffix("Z"))
+    except ValueError:
+        _fail(f"--since takes an age such as 24h or a date such as 2026-03-22T12:00, not {raw!r}")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+@webhooks_group.command("list")
+@click.option("--project", "project_id", type=int, default=None, help="Only this project.")
+def list_webhooks(project_id: int | None) -> None:
+    """One line per webhook: id, project, state, failures, last delivery, URL, events."""
+    query = select(Webhook).order_by(Webhook.project_id, Webhook.id)
+    if project_id is not None:
+        query = query.where(Webhook.project_id == project_id)
+    rows = [("ID", "PROJECT", "STATE", "FAILURES", "LAST", "URL", "EVENTS")]
+    for w in db.session.scalars(query):
+        last = db.session.scalar(select(Delivery.status).where(Delivery.webhook_id == w.id)
+                                 .order_by(Delivery.id.desc()).limit(1))
+        state = "on" if w.active else ("off" if w.deactivation_reason == manage.TURNED_OFF_BY_HAND
+                                       else "deactivated")
+        rows.append((str(w.id), str(w.project_id), state, str(w.consecutive_failures),
+                     last or "-", w.url, str(len(w.event_list))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+
+
+@click.command("doctor")
+def doctor() -> None:
+    """Settings, database, scheduler, allowed hosts and secrets, on one screen."""
+    from .doctor import report
+
+    problems = report(current_app._get_current_object(), click.echo)
+    if problems:
+        raise SystemExit(1)
+
+
 @click.command("worker")
 def worker() -> None:
     """Run the delivery scheduler without the web server (until SIGINT or SIGTERM)."""
@@ -147,8 +214,9 @@ def worker() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users, projects, tokens, deliveries):
+    for group in (users, projects, tokens, deliveries, webhooks_group):
         for command in group.commands.values():
             command.callback = _writes(command.callback)
         app.cli.add_command(group)
     app.cli.add_command(worker)
+    app.cli.add_command(doctor)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.orm import Session
 
 from .config import DeliverySettings
@@ -165,8 +165,10 @@ def retry_delivery(session: Session, delivery: Delivery, webhook: Webhook,
     return delivery
 
 
-def retry_failed(session: Session, webhook: Webhook, now: datetime) -> int:
-    """Start a fresh cycle for every failed delivery of an active webhook (test sends excepted).
+def retry_failed(session: Session, webhook: Webhook, now: datetime,
+                 since: datetime | None = None) -> int:
+    """Start a fresh cycle for every failed delivery of an active webhook (test sends excepted),
+    or only for those created at or after `since`.
 
     One UPDATE, guarded by the status and by the webhook still being active when it runs;
     returns how many deliveries went back to pending.
@@ -178,7 +180,8 @@ def retry_failed(session: Session, webhook: Webhook, now: datetime) -> int:
     changed = session.execute(
         update(Delivery)
         .where(Delivery.webhook_id == webhook.id, Delivery.status == DeliveryStatus.FAILED,
-               Delivery.event_type != TEST_EVENT, still_active)
+               Delivery.event_type != TEST_EVENT, still_active,
+               Delivery.created_at >= since if since is not None else true())
         .values(status=DeliveryStatus.PENDING, cycle_attempts=0, next_attempt_at=now,
                 completed_at=None, claim_token=None)
         .execution_options(synchronize_session=False)).rowcount
