@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from webhooks.auth import authenticate_token
@@ -155,22 +157,31 @@ def test_webhooks_list_shows_each_webhook(runner, app, project, clock):
     assert lines[1].split()[:5] == [str(webhook.id), "774", "on", "0", "failed"]
 
 
-def _stamp_head(app) -> None:
+@pytest.fixture
+def stamp_head(app):
     """Record the schema (made from the models) as migrated to the newest revision."""
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
-    head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
-    db.session.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
-    db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
+
+    def stamp() -> None:
+        head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+        db.session.execute(text("CREATE TABLE alembic_version "
+                                "(version_num VARCHAR(32) NOT NULL)"))
+        db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
+        db.session.commit()
+
+    yield stamp
+    db.session.rollback()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
     db.session.commit()
 
 
 def test_doctor_reports_a_schema_behind_the_code_and_then_all_clear(runner, app, project,
-                                                                     clock):
+                                                                     clock, stamp_head):
     result = runner.invoke(args=["doctor"])
     assert result.exit_code == 1
     assert "run `flask db upgrade`" in result.output
-    _stamp_head(app)
+    stamp_head()
     _failed_deliveries(app, project, clock, 1)
     result = runner.invoke(args=["doctor"])
     assert result.exit_code == 0, result.output
@@ -179,9 +190,9 @@ def test_doctor_reports_a_schema_behind_the_code_and_then_all_clear(runner, app,
     assert "0 problems found" in result.output
 
 
-def test_doctor_notices_a_changed_secret_key(runner, app, project, clock):
+def test_doctor_notices_a_changed_secret_key(runner, app, project, clock, stamp_head):
     from webhooks.crypto import SecretBox
-    _stamp_head(app)
+    stamp_head()
     _failed_deliveries(app, project, clock, 1)
     app.extensions["secret_box"] = SecretBox("another key")
     result = runner.invoke(args=["doctor"])
