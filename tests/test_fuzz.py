@@ -8,7 +8,7 @@ import json
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import checks as sc
@@ -44,6 +44,9 @@ def test_api_never_fails_and_answers_as_documented(api_schema, token, path, meth
     @settings(max_examples=25, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case):
+        # A query parameter whose value is None or [] never reaches the wire, so a "negative"
+        # case made only of such a parameter is a valid request (schemathesis counts it bad).
+        assume(not any(value is None or value == [] for value in (case.query or {}).values()))
         case.call_and_validate(headers=headers, excluded_checks=[sc.positive_data_acceptance])
 
     try:

@@ -10,7 +10,7 @@ import pytest
 from webhooks.delivery import hosts
 from webhooks.delivery.hosts import (SETTING, HostNotAllowed, HostPolicy, allowed_addresses,
                                      check_url, classify)
-from webhooks.delivery.sender import OutgoingRequest, RequestsSender
+from webhooks.delivery.sender import OutgoingRequest
 
 EXTERNAL = HostPolicy.parse("external")
 PUBLIC_V4 = "93.184.216.34"
@@ -280,13 +280,13 @@ def _request(url: str) -> OutgoingRequest:
     return OutgoingRequest("k", url, b"{}", {"Content-Type": "application/json"}, 2.0)
 
 
-def test_dns_rebinding_to_loopback_is_refused_at_send_time(monkeypatch, receiver):
+def test_dns_rebinding_to_loopback_is_refused_at_send_time(monkeypatch, receiver, make_sender):
     answers = iter([[PUBLIC_V4]])
     _fake_dns(monkeypatch, {"rebind.example": lambda: next(answers, ["127.0.0.1"])})
     url = f"http://rebind.example:{receiver.port}/hook"
     assert check_url(url, EXTERNAL) == url  # saved: the name looked public then
 
-    sender = RequestsSender(EXTERNAL, concurrency=2)
+    sender = make_sender(EXTERNAL, concurrency=2)
     try:
         outcome = sender.send(_request(url))
     finally:
@@ -300,8 +300,9 @@ def test_dns_rebinding_to_loopback_is_refused_at_send_time(monkeypatch, receiver
 
 
 @pytest.mark.parametrize("setting", ["external", "private", "10.0.0.0/8", "otherhost"])
-def test_an_address_literal_refused_by_the_setting_is_never_connected_to(setting, receiver):
-    sender = RequestsSender(HostPolicy.parse(setting), concurrency=2)
+def test_an_address_literal_refused_by_the_setting_is_never_connected_to(setting, receiver,
+                                                                         make_sender):
+    sender = make_sender(HostPolicy.parse(setting), concurrency=2)
     try:
         outcome = sender.send(_request(receiver.url()))
     finally:
@@ -312,9 +313,10 @@ def test_an_address_literal_refused_by_the_setting_is_never_connected_to(setting
     assert receiver.connections == 0
 
 
-def test_only_the_allowed_addresses_of_a_name_are_connected_to(monkeypatch, receiver):
+def test_only_the_allowed_addresses_of_a_name_are_connected_to(monkeypatch, receiver,
+                                                               make_sender):
     _fake_dns(monkeypatch, {"two.example": ["10.0.0.7", "127.0.0.1"]})
-    sender = RequestsSender(HostPolicy.parse("loopback"), concurrency=2)
+    sender = make_sender(HostPolicy.parse("loopback"), concurrency=2)
     try:
         outcome = sender.send(_request(f"http://two.example:{receiver.port}/hook"))
     finally:
@@ -331,8 +333,8 @@ SEND_TIME_FORMS = ["http://127.0.0.1:{port}/hook", "http://localhost:{port}/hook
 
 
 @pytest.mark.parametrize("form", SEND_TIME_FORMS)
-def test_every_spelling_of_this_machine_is_refused_at_send_time(form, receiver):
-    sender = RequestsSender(EXTERNAL, concurrency=2)
+def test_every_spelling_of_this_machine_is_refused_at_send_time(form, receiver, make_sender):
+    sender = make_sender(EXTERNAL, concurrency=2)
     try:
         outcome = sender.send(_request(form.format(port=receiver.port)))
     finally:
@@ -343,8 +345,8 @@ def test_every_spelling_of_this_machine_is_refused_at_send_time(form, receiver):
 
 
 @pytest.mark.parametrize("form", SEND_TIME_FORMS[:6])
-def test_spellings_of_127_0_0_1_reach_it_when_loopback_is_allowed(form, receiver):
-    sender = RequestsSender(HostPolicy.parse("loopback"), concurrency=2)
+def test_spellings_of_127_0_0_1_reach_it_when_loopback_is_allowed(form, receiver, make_sender):
+    sender = make_sender(HostPolicy.parse("loopback"), concurrency=2)
     try:
         outcome = sender.send(_request(form.format(port=receiver.port)))
     finally:

@@ -1,4 +1,7 @@
-"""RequestsSender against a real receiver on 127.0.0.1: the wire rules of SPEC §4."""
+"""Both senders against a real receiver on 127.0.0.1: the wire rules of SPEC §4.
+
+Every test runs once per sender (`requests`, `asyncio`; see `sender_kind` in conftest.py).
+"""
 from __future__ import annotations
 
 import datetime
@@ -10,8 +13,13 @@ import time
 
 import pytest
 
+from webhooks import create_app
+from webhooks.config import ConfigError, from_environment
+from webhooks.delivery.async_sender import AsyncioSender
 from webhooks.delivery.hosts import HostPolicy
 from webhooks.delivery.sender import OutgoingRequest, RequestsSender
+from webhooks.extensions import db
+from webhooks.scheduler import sender_for
 
 from .receiver import Receiver
 
@@ -28,10 +36,8 @@ HEADERS = {
 
 
 @pytest.fixture
-def sender():
-    sender = RequestsSender(LOOPBACK, concurrency=8)
-    yield sender
-    sender.close()
+def sender(make_sender):
+    return make_sender(LOOPBACK, concurrency=8)
 
 
 def request(url: str, body: bytes = b'{"event":"task.updated"}', headers=None,
@@ -272,7 +278,7 @@ def test_many_concurrent_sends_all_arrive(sender, receiver):
     assert all(o.ok for o in outcomes), [o for o in outcomes if not o.ok]
     assert sorted(r.path for r in receiver.wait_for(60)) == sorted(f"/hook/{i}"
                                                                    for i in range(60))
-    assert receiver.connections <= 8  # one kept-alive connection per sending thread
+    assert receiver.connections <= 8  # one kept-alive connection per slot (thread or in flight)
 
 
 # --- big answers --------------------------------------------------------------------------------
@@ -290,9 +296,9 @@ def test_a_huge_answer_is_read_only_up_to_64_kib(sender, receiver):
     assert receiver.sent and receiver.sent[0] < size // 4  # it stopped being read
 
 
-def test_the_read_limit_is_max_response_bytes(receiver):
-    sender = RequestsSender(LOOPBACK, concurrency=2, max_response_bytes=10_000,
-                            kept_response_bytes=1_000_000)
+def test_the_read_limit_is_max_response_bytes(receiver, make_sender):
+    sender = make_sender(LOOPBACK, concurrency=2, max_response_bytes=10_000,
+                         kept_response_bytes=1_000_000)
     try:
         receiver.script.append(("big", 5 * 1024 * 1024))
         outcome = sender.send(request(receiver.url()))
@@ -414,10 +420,8 @@ def tls_receiver(certificate):
 
 
 @pytest.fixture
-def trusting_sender(certificate):
-    sender = RequestsSender(LOOPBACK, concurrency=4, verify=certificate[0])
-    yield sender
-    sender.close()
+def trusting_sender(certificate, make_sender):
+    return make_sender(LOOPBACK, concurrency=4, verify=certificate[0])
 
 
 def test_https_to_a_plain_http_port_is_a_tls_error(sender, receiver):
@@ -501,3 +505,39 @@ def test_a_trickled_tls_handshake_is_cut_at_the_deadline(sender):
     assert elapsed < TIMEOUT + MARGIN
     assert not outcome.ok and outcome.http_code is None
     assert outcome.error == "timed out after 1 s"
+
+
+# --- choosing the sender ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("environ, sender, concurrency", [
+    ({}, "asyncio", 32),
+    ({"WEBHOOKS_SENDER": "requests"}, "requests", 32),
+    ({"WEBHOOKS_SENDER": " AsyncIO "}, "asyncio", 32),
+    ({"WEBHOOKS_SENDER": "asyncio", "WEBHOOKS_SEND_CONCURRENCY": "64"}, "asyncio", 64),
+    ({"WEBHOOKS_SENDER": "requests", "WEBHOOKS_SEND_CONCURRENCY": "8"}, "requests", 8),
+])
+def test_webhooks_sender_picks_the_sender_and_its_default_concurrency(
+        environ, sender, concurrency, tmp_path):
+    config = from_environment(environ, str(tmp_path))
+    assert (config["WEBHOOKS_SENDER"], config["WEBHOOKS_SEND_CONCURRENCY"]) == (sender,
+                                                                                concurrency)
+
+
+def test_an_unknown_sender_is_refused_naming_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match="WEBHOOKS_SENDER must be one of asyncio, requests"):
+        from_environment({"WEBHOOKS_SENDER": "curl"}, str(tmp_path))
+
+
+@pytest.mark.parametrize("kind, cls", [("requests", RequestsSender), ("asyncio", AsyncioSender)])
+def test_the_app_sends_with_the_chosen_sender(kind, cls, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "WEBHOOKS_SENDER": kind,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                      "WEBHOOKS_SEND_CONCURRENCY": 5})
+    sender = sender_for(app)
+    try:
+        assert type(sender) is cls and sender_for(app) is sender
+        assert sender.policy == HostPolicy.parse("external")
+    finally:
+        sender.close()
+        with app.app_context():
+            db.engine.dispose()

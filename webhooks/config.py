@@ -41,6 +41,16 @@ def _delays(raw: str) -> tuple[float, ...]:
     return tuple(_number("WEBHOOKS_RETRY_DELAYS", p, 0) for p in parts)
 
 
+SENDERS = ("asyncio", "requests")  # the first is the default
+
+
+def _sender(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in SENDERS:
+        raise ConfigError(f"WEBHOOKS_SENDER must be one of {', '.join(SENDERS)}, got {raw!r}")
+    return value
+
+
 def _duration_days(raw: str) -> float:
     return _number("WEBHOOKS_RETENTION_DAYS", raw, 0)
 
@@ -75,6 +85,8 @@ _ENV = {
     "WEBHOOKS_ALLOWED_HOSTS": ("external", str),
     "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
     "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
+    "WEBHOOKS_SENDER": (SENDERS[0], _sender),
+
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
 }

@@ -21,7 +21,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
-from .hosts import HostNotAllowed, HostPolicy, allowed_addresses
+from .hosts import HostNotAllowed, HostPolicy, IPAddress, allowed_addresses
 from .watchdog import Watchdog
 
 
@@ -70,6 +70,43 @@ def judge(code: int | None, error: str | None, location: str | None = None) -> s
     return f"HTTP {code}"
 
 
+def judge_answer(code: int, location: str | None, read_error: str | None) -> str | None:
+    """The error text for an answer whose body may not have been read in full or in time."""
+    error = judge(code, None, location)
+    if read_error is not None:
+        # An answer is its status, headers and (up to the read cap) body, all in time.
+        error = f"{error or f'HTTP {code}'} (reading the answer: {read_error})"
+    return error
+
+
+def timed_out(timeout: float) -> str:
+    """The error text of an attempt cut at its deadline."""
+    return f"timed out after {timeout:g} s"
+
+
+def kept_text(data: bytes, kept_bytes: int) -> str:
+    """The part of an answer's body kept in the attempt log, as text."""
+    return data[:kept_bytes].decode("utf-8", errors="replace")
+
+
+class Refusal(OSError):
+    """No connection was tried: the host is not allowed, or does not resolve (in time).
+
+    The message is the attempt's error text.
+    """
+
+
+def connectable(policy: HostPolicy, host: str, port: int,
+                timeout: float | None = None) -> list[IPAddress]:
+    """The addresses of `host` the policy allows connecting to; raises Refusal otherwise."""
+    try:
+        return allowed_addresses(policy, host, port, timeout)
+    except HostNotAllowed as exc:
+        raise Refusal(str(exc)) from exc
+    except OSError as exc:
+        raise Refusal(f"could not resolve host {host}: {exc}") from exc
+
+
 @dataclass
 class _Attempt:
     """The attempt running on this thread, for the connection hooks and the watchdog."""
@@ -91,15 +128,11 @@ def _guarded(base, policy: HostPolicy, watchdog: Watchdog):
             attempt: _Attempt | None = getattr(_current, "attempt", None)
             try:
                 left = None if attempt is None else attempt.deadline - time.monotonic()
-                addresses = allowed_addresses(policy, self._dns_host, self.port, left)
-            except HostNotAllowed as exc:
+                addresses = connectable(policy, self._dns_host, self.port, left)
+            except Refusal as exc:
                 if attempt is not None:
                     attempt.refusal = str(exc)
                 raise NewConnectionError(self, str(exc)) from exc
-            except OSError as exc:
-                if attempt is not None:
-                    attempt.refusal = f"could not resolve host {self._dns_host}: {exc}"
-                raise NewConnectionError(self, f"could not resolve {self._dns_host}") from exc
             error: OSError | None = None
             for address in addresses:
                 timeout = self.timeout
@@ -223,7 +256,7 @@ class RequestsSender:
             self._watchdog.release(attempt)
         duration_ms = int((time.monotonic() - started) * 1000)
         if attempt.timed_out and code is None:
-            error = f"timed out after {request.timeout:g} s"
+            error = timed_out(request.timeout)
         return Outcome(request.key, code, duration_ms, error, body)
 
     def _post(self, request: OutgoingRequest, attempt: _Attempt):
@@ -233,13 +266,13 @@ class RequestsSender:
                 request.url, data=request.body, headers=request.headers,
                 timeout=request.timeout, allow_redirects=False, stream=True)
         except requests.exceptions.Timeout:
-            return None, None, f"timed out after {request.timeout:g} s"
+            return None, None, timed_out(request.timeout)
         except requests.exceptions.SSLError as exc:
-            return None, None, f"TLS error: {_reason(exc)}"
+            return None, None, f"TLS error: {reason_of(exc)}"
         except requests.exceptions.ConnectionError as exc:
-            return None, None, attempt.refusal or f"connection failed: {_reason(exc)}"
+            return None, None, attempt.refusal or f"connection failed: {reason_of(exc)}"
         except requests.exceptions.RequestException as exc:
-            return None, None, f"request failed: {_reason(exc)}"
+            return None, None, f"request failed: {reason_of(exc)}"
         with response:
             if attempt.timed_out:
                 # cut while the status line and headers arrived: what http.client parsed
@@ -247,13 +280,9 @@ class RequestsSender:
                 return None, None, None
             body, read_error = self._read(response)
         if attempt.timed_out:  # the body was cut short, with or without an error showing
-            read_error = f"timed out after {request.timeout:g} s"
+            read_error = timed_out(request.timeout)
         code = response.status_code
-        error = judge(code, None, response.headers.get("Location"))
-        if read_error is not None:
-            # An answer is its status, headers and (up to the read cap) body, all in time.
-            error = f"{error or f'HTTP {code}'} (reading the answer: {read_error})"
-        return code, body, error
+        return code, body, judge_answer(code, response.headers.get("Location"), read_error)
 
     def _read(self, response: requests.Response) -> tuple[str | None, str | None]:
         """Read at most max_response_bytes; keep kept_response_bytes as text.
@@ -264,9 +293,8 @@ class RequestsSender:
         try:
             data = response.raw.read(self.max_response_bytes, decode_content=False)
         except Exception as exc:  # noqa: BLE001
-            return None, _reason(exc)
-        kept = data[: self.kept_response_bytes]
-        return kept.decode("utf-8", errors="replace"), None
+            return None, reason_of(exc)
+        return kept_text(data, self.kept_response_bytes), None
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -285,8 +313,11 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def _reason(exc: Exception) -> str:
-    """The innermost useful message of a requests/urllib3 exception."""
+_CLIENT_MODULES = ("urllib3", "requests", "aiohttp")  # their OSErrors wrap the OS's own
+
+
+def reason_of(exc: BaseException) -> str:
+    """The innermost useful message of an HTTP client's exception (requests/urllib3, aiohttp)."""
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain)
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
@@ -298,7 +329,7 @@ def _reason(exc: Exception) -> str:
         if isinstance(e, http.client.HTTPException):
             return f"the answer is not valid HTTP ({type(e).__name__}: {str(e).strip()[:200]})"
     for e in chain:  # the OS's or the TLS library's own words, if they are in there
-        if isinstance(e, OSError) and not type(e).__module__.startswith(("urllib3", "requests")):
+        if isinstance(e, OSError) and not type(e).__module__.startswith(_CLIENT_MODULES):
             return str(e)
     reason: BaseException = exc
     while True:
