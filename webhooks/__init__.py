@@ -34,8 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, errors, scheduler
+    from . import cli, errors, logs, scheduler
 
+    logs.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     scheduler.init_app(app)
@@ -73,11 +74,12 @@ def _init_write_intent(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import health, security, ui
+    from . import health, metrics, security, ui
     from .api import bp as api_bp
     from .api import children as api_children
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(api_bp)
     ui.init_app(app)
     for blueprint in (api_bp, *api_children):  # bearer tokens, never cookies: no CSRF

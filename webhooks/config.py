@@ -51,6 +51,16 @@ def _sender(raw: str) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"WEBHOOKS_LOG_FORMAT must be text or json, got {raw!r}")
+    return value
+
+
 def _duration_days(raw: str) -> float:
     return _number("WEBHOOKS_RETENTION_DAYS", raw, 0)
 
@@ -86,7 +96,8 @@ _ENV = {
     "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
     "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
     "WEBHOOKS_SENDER": (SENDERS[0], _sender),
-
+    "WEBHOOKS_METRICS_TOKEN": ("", str.strip),
+    "WEBHOOKS_LOG_FORMAT": ("text", _log_format),
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
 }

@@ -18,7 +18,8 @@ from .stats import backlog, project_count, webhook_counts
 SETTINGS = ("SCHEDULER_ENABLED", "WEBHOOKS_POLL_SECONDS", "WEBHOOKS_TIMEOUT_SECONDS",
             "WEBHOOKS_RETRY_DELAYS", "WEBHOOKS_MAX_CONSECUTIVE_FAILURES",
             "WEBHOOKS_ALLOWED_HOSTS", "WEBHOOKS_RETENTION_DAYS", "WEBHOOKS_MAX_EVENT_BYTES",
-            "WEBHOOKS_SEND_CONCURRENCY", "WEBHOOKS_LEASE_SECONDS", "SESSION_COOKIE_SECURE")
+            "WEBHOOKS_SENDER", "WEBHOOKS_SEND_CONCURRENCY", "WEBHOOKS_LEASE_SECONDS",
+            "WEBHOOKS_LOG_FORMAT", "SESSION_COOKIE_SECURE")
 
 
 class Report:
@@ -57,6 +58,10 @@ def _settings(app: Flask, out: Report) -> None:
         shown = ",".join(f"{v:g}" for v in value) if isinstance(value, tuple) else value
         source = "environment" if name in os.environ else "default"
         out.ok(f"{name} = {shown}  ({source})")
+    if app.config.get("WEBHOOKS_METRICS_TOKEN"):
+        out.ok("WEBHOOKS_METRICS_TOKEN is set: /metrics answers with that bearer token")
+    else:
+        out.ok("WEBHOOKS_METRICS_TOKEN is not set: /metrics is off (404)")
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     out.ok(f"DATABASE_URL = {url.render_as_string(hide_password=True)}")
     if os.environ.get("SECRET_KEY"):

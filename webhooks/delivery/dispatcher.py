@@ -21,6 +21,7 @@ from ..clock import Clock, utcnow
 from ..config import DeliverySettings
 from ..dbtx import writing
 from .claim import Claimed, claim_due
+from .counters import Tally
 from .record import INACTIVE, Finished, record_outcomes
 from .sender import OutgoingRequest, Outcome, Sender
 from .signing import sign, standard_signature
@@ -124,10 +125,12 @@ class Dispatcher:
                     # before they are flushed, the claims come due again and the attempts
                     # are repeated (at least once). Events are still committed durably.
                     session.execute(text("SET LOCAL synchronous_commit TO off"))
+                tally = Tally()
                 written = record_outcomes(session, finished, self.clock(), self.settings,
-                                          commit=False)
+                                          commit=False, tally=tally)
                 claimed = claim_due(session, self.clock(), want, self.settings.lease, busy,
                                     self.per_webhook, commit=False)
+                tally.flush(session)  # last: the shared counter rows are locked briefly
                 session.commit()
                 _log(finished)
                 return written, claimed
@@ -176,8 +179,15 @@ class Dispatcher:
 
 
 def _log(finished: list[Finished]) -> None:
+    """One line per attempt, with its ids (and the same as fields, for the JSON format)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     for f in finished:
-        o = f.outcome
+        o, c = f.outcome, f.claimed
+        fields = {"delivery_id": c.delivery_id, "webhook_id": c.webhook_id,
+                  "event_type": c.event_type, "attempt": c.cycle_attempts + 1,
+                  "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
+                  "outcome": "skipped" if f.skipped else "success" if o.ok else "failure"}
         log.info("delivery=%s webhook=%s event=%s attempt=%s code=%s duration_ms=%s error=%s",
-                 f.claimed.delivery_id, f.claimed.webhook_id, f.claimed.event_type,
-                 f.claimed.cycle_attempts + 1, o.http_code, o.duration_ms, o.error or "-")
+                 c.delivery_id, c.webhook_id, c.event_type, c.cycle_attempts + 1,
+                 o.http_code, o.duration_ms, o.error or "-", extra={"fields": fields})

@@ -12,6 +12,7 @@ from ..config import DeliverySettings
 from ..events import TEST_EVENT
 from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
 from .claim import Claimed
+from .counters import Tally
 from .policy import apply_outcomes, next_attempt
 from .sender import Outcome
 
@@ -55,26 +56,32 @@ _DEACTIVATE = (
 
 
 def record_outcomes(session: Session, finished: list[Finished], now: datetime,
-                    settings: DeliverySettings, commit: bool = True) -> int:
+                    settings: DeliverySettings, commit: bool = True,
+                    tally: Tally | None = None) -> int:
     """Write attempts, delivery states and webhook counters; commit. Returns rows written.
 
     A delivery whose claim token no longer matches (its lease ran out and someone else
     claimed it, or it was deleted) is left alone: that late result is dropped.
+    What was written is added to `tally`; without one, to the stored /metrics counters
+    in this transaction.
     """
     if not finished:
         return 0
+    own = Tally() if tally is None else tally
     plans = [(f, _plan(f, now, settings)) for f in finished]
-    written = _record_all_owned(session, plans, now, settings)
+    written = _record_all_owned(session, plans, now, settings, own)
     if written is None:  # some claim went stale: start again, checking each row
         session.rollback()
-        written = _record_checked(session, plans, now, settings)
+        written = _record_checked(session, plans, now, settings, own)
+    if tally is None:
+        own.flush(session)
     if commit:
         session.commit()
     return written
 
 
 def _record_all_owned(session: Session, plans: list, now: datetime,
-                      settings: DeliverySettings) -> int | None:
+                      settings: DeliverySettings, tally: Tally) -> int | None:
     """The common case in few statements; None if any delivery is no longer ours."""
     finals = _finals(plans)
     failing = sorted(w for w, outcomes in finals.items() if not all(outcomes))
@@ -89,12 +96,14 @@ def _record_all_owned(session: Session, plans: list, now: datetime,
     if result.rowcount != len(plans):
         return None
     session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
-    _apply_counters(session, {w: finals[w] for w in failing}, current, now, settings)
+    deactivated = _apply_counters(session, {w: finals[w] for w in failing}, current, now,
+                                  settings)
+    _tally(tally, plans, deactivated)
     return len(plans)
 
 
 def _record_checked(session: Session, plans: list, now: datetime,
-                    settings: DeliverySettings) -> int:
+                    settings: DeliverySettings, tally: Tally) -> int:
     """Lock and compare every claim token; write only the deliveries still ours."""
     finals = _finals(plans)
     current = _lock_webhooks(session, sorted(finals))
@@ -107,8 +116,21 @@ def _record_checked(session: Session, plans: list, now: datetime,
     if mine:
         session.execute(_UPDATE_DELIVERY, [_delivery_values(f, plan, now) for f, plan in mine])
         session.execute(insert(_attempts), [_attempt_values(f) for f, _ in mine])
-        _apply_counters(session, _finals(mine), current, now, settings)
+        deactivated = _apply_counters(session, _finals(mine), current, now, settings)
+        _tally(tally, mine, deactivated)
     return len(mine)
+
+
+def _tally(tally: Tally, plans: list, deactivated: int) -> None:
+    for f, (status, _) in plans:
+        if f.skipped:
+            outcome = "skipped"
+        elif status == DeliveryStatus.SUCCESS:
+            outcome = "success"
+        else:
+            outcome = "retry" if status == DeliveryStatus.PENDING else "failed"
+        tally.attempt(outcome, f.outcome.duration_ms)
+    tally.deactivated(deactivated)
 
 
 def _finals(plans: list) -> dict[int, list[bool]]:
@@ -130,8 +152,10 @@ def _lock_webhooks(session: Session, webhook_ids: list[int]) -> dict:
 
 
 def _apply_counters(session: Session, finals: dict, current: dict, now: datetime,
-                    settings: DeliverySettings) -> None:
-    """Fold final outcomes into locked webhooks' counters; deactivate at the threshold."""
+                    settings: DeliverySettings) -> int:
+    """Fold final outcomes into locked webhooks' counters; deactivate at the threshold.
+
+    Returns how many webhooks this deactivated."""
     counters, deactivations = [], []
     threshold = settings.max_consecutive_failures
     for webhook_id, outcomes in finals.items():
@@ -146,7 +170,8 @@ def _apply_counters(session: Session, finals: dict, current: dict, now: datetime
     if counters:
         session.execute(_UPDATE_COUNTER, counters)
     if deactivations:
-        session.execute(_DEACTIVATE, deactivations)
+        return max(session.execute(_DEACTIVATE, deactivations).rowcount, 0)
+    return 0
 
 
 def _counts(f: Finished) -> bool:
