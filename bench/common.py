@@ -67,3 +67,11 @@ def emit(name: str, figures: dict, settings: dict, database_url: str = "") -> No
     print(json.dumps({"benchmark": name, "figures": figures, "settings": settings,
                       "machine": machine(database_url), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                           time.gmtime())}))
+
+
+def load_average() -> float:
+    """The 1-minute load average now: other work on the machine skews every figure."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return -1.0

@@ -9,10 +9,9 @@ import argparse
 import statistics
 import time
 
-from webhooks.scheduler import Runner
 
 from .common import emit, receiver_process, scratch_database
-from .scratch import scratch_app, task_created
+from .scratch import paced_ingest, scratch_app
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -28,21 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     with receiver_process() as (base, stats), scratch_database(args.database) as url, \
             scratch_app(url, [f"{base}/hook"]) as (app, token):
-        runner = Runner(app)
-        app.extensions["webhooks_scheduler"] = runner
-        runner.start()
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        sent: dict[str, float] = {}
-        total = int(args.rate * args.seconds)
-        start = time.perf_counter()
-        for i in range(total):
-            pause = start + i / args.rate - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            at = time.time()
-            response = client.post("/api/v1/events", headers=headers, json=task_created(i))
-            sent[response.json["eventId"]] = at
+        runner, sent = paced_ingest(app, token, args.rate, args.seconds)
+        total = len(sent)
         deadline = time.monotonic() + 30
         while stats()["count"] < total and time.monotonic() < deadline:
             time.sleep(0.1)
