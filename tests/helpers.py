@@ -14,3 +14,23 @@ def assert_error(response, status: int, field=...) -> dict:
     if field is not ...:
         assert error.get("field") == field
     return error
+
+
+def seed_backlog(app, project, clock, urls: list[str], events: int) -> None:
+    """Webhooks on `urls` (task.created), then `events` task.created events: one pending
+    delivery per webhook and event, committed."""
+    from webhooks import manage
+    from webhooks.delivery.hosts import HostPolicy
+    from webhooks.extensions import db
+    from webhooks.ingest import store_event
+
+    box, policy = app.extensions["secret_box"], HostPolicy.parse("loopback")
+    for url in urls:
+        manage.create_webhook(db.session, box, policy, project, url, ["task.created"], clock())
+    db.session.commit()
+    for task in range(events):
+        store_event(db.session, 774, {"event": "task.created",
+                                      "timestamp": "2026-03-22T12:00:00.000Z",
+                                      "task": {"id": task, "goalId": 774}, "initiatorId": None},
+                    clock())
+    db.session.commit()

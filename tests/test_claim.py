@@ -11,18 +11,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from webhooks import manage
 from webhooks.dbtx import writing
 from webhooks.delivery.claim import claim_due
 from webhooks.delivery.dispatcher import Dispatcher
-from webhooks.delivery.hosts import HostPolicy
 from webhooks.delivery.record import Finished, record_outcomes
 from webhooks.delivery.sender import Outcome
 from webhooks.extensions import db
-from webhooks.ingest import store_event
 from webhooks.models import Delivery, DeliveryAttempt
 
-TS = "2026-03-22T12:00:00.000Z"
+from .helpers import seed_backlog
+
 
 
 @pytest.fixture
@@ -34,15 +32,7 @@ def factory(app):
 def pending(app, project, clock):
     """Create deliveries: n events to each of `webhooks` webhooks. Returns the delivery ids."""
     def make(n: int, webhooks: int = 1) -> list[int]:
-        box, policy = app.extensions["secret_box"], HostPolicy.parse("loopback")
-        for i in range(webhooks):
-            manage.create_webhook(db.session, box, policy, project, f"http://127.0.0.1:9/{i}",
-                                  ["task.created"], clock())
-        db.session.commit()
-        for task in range(n):
-            store_event(db.session, 774, {"event": "task.created", "timestamp": TS,
-                                          "task": {"id": task, "goalId": 774},
-                                          "initiatorId": None}, clock())
+        seed_backlog(app, project, clock, [f"http://127.0.0.1:9/{i}" for i in range(webhooks)], n)
         ids = list(db.session.scalars(select(Delivery.id).order_by(Delivery.id)))
         db.session.rollback()
         return ids

@@ -91,10 +91,13 @@ def test_a_worker_killed_mid_send_loses_nothing(empty_database, tmp_path):
     with receiver_process("--delay-ms", "700") as (base, stats):
         total = seed(empty_database, base, webhooks=8, events=40)
         first = Process(env, tmp_path / "worker1.log", "worker")
-        assert wait_until(lambda: stats()["count"] >= 60, 30), "the first worker got going"
-        first.popen.send_signal(signal.SIGKILL)
-        first.popen.wait(10)
-        first.stop()
+        try:
+            got_going = wait_until(lambda: stats()["count"] >= 60, 30)
+        finally:  # killed whatever happens: no worker may outlive the test
+            first.popen.send_signal(signal.SIGKILL)
+            first.popen.wait(10)
+            first.stop()
+        assert got_going, "the first worker got going"
         at_kill = stats()["count"]
         second = Process(env, tmp_path / "worker2.log", "worker")
         try:

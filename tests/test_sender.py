@@ -541,3 +541,21 @@ def test_the_app_sends_with_the_chosen_sender(kind, cls, tmp_path):
         sender.close()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_an_asyncio_sender_dropped_without_close_still_closes_its_loop(receiver):
+    import gc
+    import threading
+    import warnings
+
+    sender = AsyncioSender(LOOPBACK, concurrency=2)
+    assert sender.send(request(receiver.url())).ok
+    loop_threads = [t for t in threading.enumerate() if t.name == "send-loop"]
+    assert loop_threads
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unclosed aiohttp session would warn here
+        del sender
+        gc.collect()
+        for thread in loop_threads:
+            thread.join(10)
+    assert not any(t.is_alive() for t in loop_threads)

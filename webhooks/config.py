@@ -79,6 +79,12 @@ class DeliverySettings:
     user_agent: str = "webhooks/0"
 
     @property
+    def max_in_flight(self) -> int:
+        """Attempts in flight at most: `concurrency`, plus as many stalled ones (see the
+        dispatcher), so a hanging receiver does not slow the others."""
+        return 2 * self.concurrency
+
+    @property
     def max_attempts(self) -> int:
         """Attempts in one cycle: the original plus one per retry delay."""
         return 1 + len(self.retry_delays)
@@ -120,10 +126,17 @@ def instance_secret_key(instance_path: str) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
-    return key
+    try:  # whole or not at all; when processes start together, the first one's key wins
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
+    return path.read_text().strip()
 
 
 def delivery_settings(config, version: str) -> DeliverySettings:

@@ -37,7 +37,7 @@ def sender_for(app: Flask) -> Sender:
             from .delivery.async_sender import AsyncioSender  # imports aiohttp only if chosen
             kind = AsyncioSender
         sender = kind(HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"]),
-                      settings.concurrency, settings.max_response_bytes,
+                      settings.max_in_flight, settings.max_response_bytes,
                       settings.kept_response_bytes)
         app.extensions["webhooks_sender"] = sender
     return sender
@@ -52,7 +52,8 @@ class Runner:
             factory = sessionmaker(bind=db.engine, expire_on_commit=False)
         self.dispatcher = Dispatcher(factory, sender_for(app), app.extensions["secret_box"].decrypt,
                                      app.config["DELIVERY"], app.config.get("CLOCK", utcnow),
-                                     idle_wait=min(1.0, app.config["WEBHOOKS_POLL_SECONDS"]))
+                                     idle_wait=min(1.0, app.config["WEBHOOKS_POLL_SECONDS"]),
+                                     on_turn=self._beat)
         self.session_factory = factory
         self._lock = threading.Lock()
         self._woken = threading.Event()
@@ -99,6 +100,10 @@ class Runner:
         finally:
             with self._lock:
                 self._running = False
+
+    def _beat(self) -> None:
+        """The dispatcher took a turn: a long round under load still shows as alive."""
+        self.last_tick = utcnow()
 
     def wake(self) -> None:
         """New work is due now: run the dispatch job at once (or tell the running one)."""

@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -212,12 +213,15 @@ class AsyncioSender:
         self.verify = verify
         self._lock = threading.Lock()
         self._running: _Loop | None = None
+        self._finalizer: weakref.finalize | None = None
 
     def submit(self, request: OutgoingRequest) -> Future:
         """Send on the event loop; the future's result is the Outcome."""
         with self._lock:
             if self._running is None:
                 self._running = _Loop(self)
+                # a sender dropped without close() still closes its loop, thread and session
+                self._finalizer = weakref.finalize(self, _close_in_background, self._running)
             running = self._running
         return asyncio.run_coroutine_threadsafe(self._send(request, running), running.loop)
 
@@ -229,6 +233,9 @@ class AsyncioSender:
         """Wait for the sends in flight, then close every kept-alive connection."""
         with self._lock:
             running, self._running = self._running, None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+                self._finalizer = None
         if running is not None:
             running.close()
 
@@ -292,6 +299,12 @@ class AsyncioSender:
                 return bytes(data), True
             data += chunk
         return bytes(data), response.content.at_eof()
+
+
+def _close_in_background(running: _Loop) -> None:
+    """Close a loop whose sender was garbage-collected, from a thread of its own (never the
+    loop's, which the close waits on)."""
+    threading.Thread(target=running.close, name="send-loop-close", daemon=True).start()
 
 
 def _failure(exc: BaseException, attempt: _Attempt, timeout: float) -> str:

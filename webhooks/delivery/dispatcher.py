@@ -1,8 +1,11 @@
 """The dispatch loop: claim what is due, send it, record what happened, until nothing is due.
 
 Sending slots are refilled as attempts finish, so one slow receiver holds only its own
-slots; outcomes are written in batches. No Flask here: the session factory, the sender,
-the secret decryption and the clock are all passed in.
+slots; outcomes are written in batches. An attempt still waiting on its receiver after
+`stall_after` seconds stops counting against the concurrency (up to as many again in all),
+so a receiver that hangs until the timeout does not take sending slots from the others.
+No Flask here: the session factory, the sender, the secret decryption and the clock are all
+passed in.
 """
 from __future__ import annotations
 
@@ -56,7 +59,8 @@ class Dispatcher:
 
     def __init__(self, session_factory: Callable[[], Session], sender: Sender,
                  decrypt: Callable[[str], str], settings: DeliverySettings,
-                 clock: Clock = utcnow, idle_wait: float = 1.0):
+                 clock: Clock = utcnow, idle_wait: float = 1.0,
+                 on_turn: Callable[[], None] | None = None, stall_after: float = 1.0):
         self.session_factory = session_factory
         self.sender = sender
         self.decrypt = decrypt
@@ -64,8 +68,11 @@ class Dispatcher:
         self.clock = clock
         self.stopping = threading.Event()
         self.idle_wait = idle_wait
+        self.on_turn = on_turn  # called at every turn: a heartbeat for /healthz and /metrics
         self._done: queue.SimpleQueue = queue.SimpleQueue()
         self.per_webhook = max(1, settings.concurrency // 4) if settings.concurrency > 4 else None
+        self.stall_after = stall_after
+        self._started: dict[int, float] = {}  # delivery id -> time.monotonic() when submitted
 
     def run_until_idle(self) -> int:
         """Deliver everything that is due, including what comes due meanwhile; return the count.
@@ -80,7 +87,9 @@ class Dispatcher:
         may_claim = True
         with writing(), self.session_factory() as session:
             while True:
-                free = self.settings.concurrency - len(in_flight)
+                if self.on_turn is not None:
+                    self.on_turn()
+                free = self._free_slots(len(in_flight))
                 want = free if may_claim and not self.stopping.is_set() else 0
                 written, claimed = self._exchange(session, finished, want, busy)
                 recorded += written
@@ -96,6 +105,13 @@ class Dispatcher:
                 while not self._done.empty():
                     self._take(self._done.get(), finished, in_flight, busy)
                 may_claim = True
+
+    def _free_slots(self, in_flight: int) -> int:
+        """Slots to fill: stalled attempts do not count, but all in flight stay under the cap."""
+        cutoff = time.monotonic() - self.stall_after
+        stalled = sum(1 for started in self._started.values() if started < cutoff)
+        limit = self.settings.concurrency
+        return max(0, min(limit - (in_flight - stalled), self.settings.max_in_flight - in_flight))
 
     @staticmethod
     def _postgresql(session: Session) -> bool:
@@ -132,7 +148,7 @@ class Dispatcher:
                                     self.per_webhook, commit=False)
                 tally.flush(session)  # last: the shared counter rows are locked briefly
                 session.commit()
-                _log(finished)
+                _log(finished, tally.outcomes)
                 return written, claimed
             except Exception as exc:
                 session.rollback()
@@ -156,6 +172,7 @@ class Dispatcher:
         except ValueError as exc:
             return [Finished(item, Outcome(item.delivery_id, None, 0, str(exc)), now)]
         future = self.sender.submit(request)
+        self._started[item.delivery_id] = time.monotonic()
         in_flight[item.delivery_id] = (item, now)
         busy[item.webhook_id] += 1
         future.add_done_callback(lambda f, key=item.delivery_id: self._done.put((key, f)))
@@ -167,6 +184,7 @@ class Dispatcher:
         if key is None:
             return
         item, attempted_at = in_flight.pop(key)
+        self._started.pop(key, None)
         busy[item.webhook_id] -= 1
         if busy[item.webhook_id] <= 0:
             del busy[item.webhook_id]
@@ -178,8 +196,11 @@ class Dispatcher:
         finished.append(Finished(item, outcome, attempted_at))
 
 
-def _log(finished: list[Finished]) -> None:
-    """One line per attempt, with its ids (and the same as fields, for the JSON format)."""
+def _log(finished: list[Finished], outcomes: dict[int, str]) -> None:
+    """One line per attempt, with its ids (and the same as fields, for the JSON format).
+
+    The outcome is the one recorded (success, retry, failed, skipped, as in /metrics), or
+    `dropped` for a late result whose claim had expired and was not written."""
     if not log.isEnabledFor(logging.INFO):
         return
     for f in finished:
@@ -187,7 +208,7 @@ def _log(finished: list[Finished]) -> None:
         fields = {"delivery_id": c.delivery_id, "webhook_id": c.webhook_id,
                   "event_type": c.event_type, "attempt": c.cycle_attempts + 1,
                   "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
-                  "outcome": "skipped" if f.skipped else "success" if o.ok else "failure"}
+                  "outcome": outcomes.get(c.delivery_id, "dropped")}
         log.info("delivery=%s webhook=%s event=%s attempt=%s code=%s duration_ms=%s error=%s",
                  c.delivery_id, c.webhook_id, c.event_type, c.cycle_attempts + 1,
                  o.http_code, o.duration_ms, o.error or "-", extra={"fields": fields})

@@ -129,7 +129,7 @@ def _tally(tally: Tally, plans: list, deactivated: int) -> None:
             outcome = "success"
         else:
             outcome = "retry" if status == DeliveryStatus.PENDING else "failed"
-        tally.attempt(outcome, f.outcome.duration_ms)
+        tally.attempt(outcome, f.outcome.duration_ms, f.claimed.delivery_id)
     tally.deactivated(deactivated)
 
 
