@@ -38,7 +38,7 @@ screenshots: dev
 	WEBHOOKS_SCREENSHOTS=1 $(BIN)/pytest tests/browser -q
 
 bench: dev
-	$(BIN)/python -m bench.all
+	$(BIN)/python -m bench.all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

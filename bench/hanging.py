@@ -169,20 +169,28 @@ def main() -> None:
     quiet_logs()
     load_before = load_average()
     runs: dict[str, list[dict]] = {"with_hanging": [], "without_hanging": []}
-    for repetition in range(args.repeat):  # alternated, so a burst of other work hits both
-        for name, hanging in (("with_hanging", True), ("without_hanging", False)):
+    order = (("with_hanging", True), ("without_hanging", False))
+    for repetition in range(args.repeat):
+        # in pairs, run back to back, each pair in the other order: this machine's speed
+        # drifts by a third over minutes, so only a pair's two runs are compared
+        for name, hanging in (order if repetition % 2 == 0 else order[::-1]):
             run = {"capacity": capacity(args.database, hanging, args),
                    "latency": latency(args.database, hanging, args)}
             runs[name].append(run)
             log(f"{name} #{repetition + 1}: {run}")
     results = {name: median_run(items) for name, items in runs.items()}
-    hang, calm = results["with_hanging"], results["without_hanging"]
+
+    def paired(phase: str, key: str, calm_over_hang: bool) -> float:
+        """The median over the pairs of each pair's ratio (how much worse with the hang)."""
+        ratios = [(c[phase][key] / h[phase][key]) if calm_over_hang
+                  else (h[phase][key] / c[phase][key])
+                  for h, c in zip(runs["with_hanging"], runs["without_hanging"])]
+        return round(statistics.median(ratios), 3)
+
     ratios = {
-        "capacity_throughput": round(calm["capacity"]["healthy_per_s"]
-                                     / hang["capacity"]["healthy_per_s"], 3),
-        "latency_throughput": round(calm["latency"]["healthy_per_s"]
-                                    / hang["latency"]["healthy_per_s"], 3),
-        "p99": round(hang["latency"]["p99_ms"] / calm["latency"]["p99_ms"], 3),
+        "capacity_throughput": paired("capacity", "healthy_per_s", True),
+        "latency_throughput": paired("latency", "healthy_per_s", True),
+        "p99": paired("latency", "p99_ms", False),
     }
     for name, items in runs.items():
         results[name]["each_run"] = {
@@ -194,6 +202,7 @@ def main() -> None:
           "hang": "receiver answers after 60 s", "max_consecutive_failures": NEVER_DEACTIVATE,
           "capacity_events": args.events, "rate_per_s": args.rate, "seconds": args.seconds,
           "repeat": args.repeat, "figures_are": "medians over the repetitions",
+          "ratios_are": "medians of the ratios within each back-to-back pair",
           **args.effective, "load_average_before": load_before}, args.url)
 
 

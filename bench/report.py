@@ -77,6 +77,7 @@ def rows(runs: dict[str, dict]) -> list[tuple[str, str, str]]:
         f = fig(name)
         if f:
             sender = runs[name]["settings"].get("sender", "default")
+            sender = "asyncio, the default" if sender == "default" else sender
             out.append((f"worker sending 100,000 deliveries ({sender} sender)",
                         f"peak RSS {max(f['peak_rss_mb'], f['peak_rss_hwm_mb']):.0f} MB, "
                         f"+{f['rss_growth_10_to_90_mb']:.1f} MB from 10% to 90%, "
