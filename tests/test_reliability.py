@@ -30,7 +30,7 @@ from .processes import ROOT, Process, flask_env, free_port, wait_http
 from .processes import setup_tenant_in_process as setup_tenant
 
 pytestmark = pytest.mark.slow
-LOAD_SECONDS = float(os.environ.get("WEBHOOKS_LOAD_SECONDS", "60"))
+LOAD_SECONDS = float(os.environ.get("WEBHOOKS_LOAD_SECONDS", "30"))
 SECRET_KEY = "process-test-key"  # the key flask_env gives the processes
 
 
