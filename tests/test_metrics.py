@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -192,3 +193,15 @@ def test_one_log_line_per_attempt_with_its_ids(app, client, auth_headers, hook, 
         assert isinstance(entry["delivery_id"], int) and entry["attempt"] == 1
         assert entry["http_code"] in (200, 500) and entry["time"].endswith("Z")
         assert (entry["error"] is None) == (entry["http_code"] == 200)
+
+
+def test_a_test_send_is_logged_and_counted_like_any_attempt(client, auth_headers, hook,
+                                                           caplog):
+    with caplog.at_level(logging.INFO, logger="webhooks.delivery"):
+        response = client.post(f"/api/v1/webhooks/{hook.id}/test", headers=auth_headers)
+    assert response.status_code == 200, response.json
+    (record,) = [r for r in caplog.records if r.name == "webhooks.delivery"]
+    assert record.fields["event_type"] == "webhook.test"
+    assert record.fields["outcome"] == "success" and record.fields["webhook_id"] == hook.id
+    assert f"webhook={hook.id} event=webhook.test attempt=1 code=200" in record.getMessage()
+    assert scrape(client)['webhooks_delivery_attempts_total{outcome="success"}'] == 1

@@ -25,7 +25,7 @@ from ..config import DeliverySettings
 from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .counters import Tally
-from .record import INACTIVE, Finished, record_outcomes
+from .record import INACTIVE, Finished, log_attempts, record_outcomes
 from .sender import OutgoingRequest, Outcome, Sender
 from .signing import sign, standard_signature
 
@@ -148,7 +148,7 @@ class Dispatcher:
                                     self.per_webhook, commit=False)
                 tally.flush(session)  # last: the shared counter rows are locked briefly
                 session.commit()
-                _log(finished, tally.outcomes)
+                log_attempts(finished, tally.outcomes)
                 return written, claimed
             except Exception as exc:
                 session.rollback()
@@ -194,21 +194,3 @@ class Dispatcher:
             log.exception("sender failed on delivery %s", key)
             outcome = Outcome(key, None, 0, f"internal sender error: {exc}")
         finished.append(Finished(item, outcome, attempted_at))
-
-
-def _log(finished: list[Finished], outcomes: dict[int, str]) -> None:
-    """One line per attempt, with its ids (and the same as fields, for the JSON format).
-
-    The outcome is the one recorded (success, retry, failed, skipped, as in /metrics), or
-    `dropped` for a late result whose claim had expired and was not written."""
-    if not log.isEnabledFor(logging.INFO):
-        return
-    for f in finished:
-        o, c = f.outcome, f.claimed
-        fields = {"delivery_id": c.delivery_id, "webhook_id": c.webhook_id,
-                  "event_type": c.event_type, "attempt": c.cycle_attempts + 1,
-                  "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
-                  "outcome": outcomes.get(c.delivery_id, "dropped")}
-        log.info("delivery=%s webhook=%s event=%s attempt=%s code=%s duration_ms=%s error=%s",
-                 c.delivery_id, c.webhook_id, c.event_type, c.cycle_attempts + 1,
-                 o.http_code, o.duration_ms, o.error or "-", extra={"fields": fields})

@@ -1,6 +1,7 @@
 """Recording outcomes: one transaction per batch, every write guarded by the claim token."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from .policy import apply_outcomes, next_attempt
 from .sender import Outcome
 
 INACTIVE = "webhook inactive"
+log = logging.getLogger("webhooks.delivery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ def record_outcomes(session: Session, finished: list[Finished], now: datetime,
         own.flush(session)
     if commit:
         session.commit()
+        log_attempts(finished, own.outcomes)
     return written
 
 
@@ -204,3 +207,21 @@ def _attempt_values(f: Finished) -> dict:
     return {"delivery_id": f.claimed.delivery_id, "attempted_at": f.attempted_at,
             "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
             "response_body": o.response_body}
+
+
+def log_attempts(finished: list[Finished], outcomes: dict[int, str]) -> None:
+    """One line per attempt, with its ids (and the same as fields, for the JSON format).
+
+    The outcome is the one recorded (success, retry, failed, skipped, as in /metrics), or
+    `dropped` for a late result whose claim had expired and was not written."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for f in finished:
+        o, c = f.outcome, f.claimed
+        fields = {"delivery_id": c.delivery_id, "webhook_id": c.webhook_id,
+                  "event_type": c.event_type, "attempt": c.cycle_attempts + 1,
+                  "http_code": o.http_code, "duration_ms": o.duration_ms, "error": o.error,
+                  "outcome": outcomes.get(c.delivery_id, "dropped")}
+        log.info("delivery=%s webhook=%s event=%s attempt=%s code=%s duration_ms=%s error=%s",
+                 c.delivery_id, c.webhook_id, c.event_type, c.cycle_attempts + 1,
+                 o.http_code, o.duration_ms, o.error or "-", extra={"fields": fields})
