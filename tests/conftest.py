@@ -2,8 +2,9 @@
 a real HTTP receiver on 127.0.0.1, a fake clock, and helpers to drive the dispatcher.
 
 Senders: the modules in BOTH_SENDERS run every test that sends once per sender (`requests`,
-`asyncio`); everything else uses WEBHOOKS_TEST_SENDER (default `asyncio`, the product's default). Setting
-WEBHOOKS_TEST_SENDER runs the whole suite, those modules included, on that one sender."""
+`asyncio`); everything else uses WEBHOOKS_TEST_SENDER (default `asyncio`, the product's
+default). Setting WEBHOOKS_TEST_SENDER runs the whole suite, those modules included, on that
+one sender."""
 from __future__ import annotations
 
 import os
