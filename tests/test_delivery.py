@@ -396,3 +396,31 @@ def test_each_receiver_fault_is_a_recorded_failure_within_the_timeout(
     assert (attempt.http_code, delivery.http_code) == (code, code)
     assert words in attempt.error
     assert attempt.duration_ms < 2000 + 1500, "within the timeout (2 s in tests)"
+
+
+def test_a_changed_secret_key_fails_deliveries_without_turning_the_webhook_off(
+        app, client, auth_headers, hook, receiver, dispatch, runner):
+    """Our misconfiguration is not the receiver's failure: nothing is sent, nothing counts."""
+    from webhooks.crypto import UNREADABLE_SECRET, SecretBox
+
+    webhook, _ = hook
+    right = app.extensions["secret_box"]
+    app.extensions["secret_box"] = SecretBox("another-secret-key")
+    try:
+        for _ in range(12):  # more than WEBHOOKS_MAX_CONSECUTIVE_FAILURES
+            send_event(client, auth_headers)
+        assert dispatch() == 12
+    finally:
+        app.extensions["secret_box"] = right
+    db.session.expire_all()
+    deliveries = db.session.scalars(select(Delivery)).all()
+    assert {(d.status, d.attempts, d.last_error) for d in deliveries} == {
+        ("failed", 1, UNREADABLE_SECRET)}
+    assert receiver.requests == []
+    webhook = db.session.get(Webhook, webhook.id)
+    assert webhook.active and webhook.consecutive_failures == 0
+    # with the right key back, the operator recovers them in one command
+    result = runner.invoke(args=["deliveries", "retry-failed", "--webhook", str(webhook.id)])
+    assert result.exit_code == 0, result.output
+    assert dispatch() == 12
+    assert len(receiver.wait_for(12)) == 12

@@ -28,6 +28,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+UNREADABLE_SECRET = "webhook secret cannot be decrypted: was SECRET_KEY changed?"
+
+
 class SecretBox:
     """Encrypts webhook secrets with a key derived from SECRET_KEY (Fernet: AES + HMAC)."""
 
@@ -47,7 +50,7 @@ class SecretBox:
             try:
                 plain = self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
             except InvalidToken:
-                raise ValueError("webhook secret cannot be decrypted: was SECRET_KEY changed?") from None
+                raise ValueError(UNREADABLE_SECRET) from None
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[ciphertext] = plain

@@ -97,7 +97,8 @@ class Dispatcher:
                 may_claim = want > 0 and len(claimed) == want  # else nothing more is due now
                 for item in claimed:
                     finished.extend(self._start(item, in_flight, busy))
-                if finished:  # deliveries of inactive webhooks: record them at once
+                if finished:  # never sent (webhook off, secret unreadable): record them at once,
+                    may_claim = True  # and claim again: they took no sending slot
                     continue
                 if not in_flight:
                     return recorded

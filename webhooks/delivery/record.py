@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..config import DeliverySettings
+from ..crypto import UNREADABLE_SECRET
 from ..events import TEST_EVENT
 from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
 from .claim import Claimed
@@ -32,6 +33,12 @@ class Finished:
     @property
     def skipped(self) -> bool:
         return self.outcome.error == INACTIVE and self.outcome.http_code is None
+
+    @property
+    def unsendable(self) -> bool:
+        """Never sent because the secret cannot be decrypted (SECRET_KEY changed): our
+        failure, not the receiver's."""
+        return self.outcome.error == UNREADABLE_SECRET and self.outcome.http_code is None
 
 
 _deliveries = Delivery.__table__
@@ -180,9 +187,11 @@ def _apply_counters(session: Session, finals: dict, current: dict, now: datetime
 def _counts(f: Finished) -> bool:
     """Whether the outcome is retried and moves the consecutive-failure counter when final.
 
-    Test sends and deliveries skipped because their webhook is off do neither.
+    Test sends, deliveries skipped because their webhook is off, and deliveries that could
+    not be signed (SECRET_KEY changed) do neither: the last fail at once, and the webhook
+    stays on, so `flask deliveries retry-failed` recovers them once the key is right.
     """
-    return f.claimed.event_type != TEST_EVENT and not f.skipped
+    return f.claimed.event_type != TEST_EVENT and not f.skipped and not f.unsendable
 
 
 def _plan(f: Finished, now: datetime, settings: DeliverySettings):
