@@ -175,8 +175,7 @@ def list_webhooks(project_id: int | None) -> None:
     for w in db.session.scalars(query):
         last = db.session.scalar(select(Delivery.status).where(Delivery.webhook_id == w.id)
                                  .order_by(Delivery.id.desc()).limit(1))
-        state = "on" if w.active else ("off" if w.deactivation_reason == manage.TURNED_OFF_BY_HAND
-                                       else "deactivated")
+        state = manage.state_of(w.active, w.deactivation_reason).replace("active", "on")
         rows.append((str(w.id), str(w.project_id), state, str(w.consecutive_failures),
                      last or "-", w.url, str(len(w.event_list))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -42,23 +42,17 @@ def _delays(raw: str) -> tuple[float, ...]:
 
 
 SENDERS = ("asyncio", "requests")  # the first is the default
-
-
-def _sender(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in SENDERS:
-        raise ConfigError(f"WEBHOOKS_SENDER must be one of {', '.join(SENDERS)}, got {raw!r}")
-    return value
-
-
 LOG_FORMATS = ("text", "json")
 
 
-def _log_format(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in LOG_FORMATS:
-        raise ConfigError(f"WEBHOOKS_LOG_FORMAT must be text or json, got {raw!r}")
-    return value
+def _one_of(name: str, choices: tuple[str, ...]):
+    """A parser for a setting that takes one of `choices` (any case, spaces ignored)."""
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+    return parse
 
 
 def _duration_days(raw: str) -> float:
@@ -101,9 +95,9 @@ _ENV = {
     "WEBHOOKS_ALLOWED_HOSTS": ("external", str),
     "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
     "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
-    "WEBHOOKS_SENDER": (SENDERS[0], _sender),
+    "WEBHOOKS_SENDER": (SENDERS[0], _one_of("WEBHOOKS_SENDER", SENDERS)),
     "WEBHOOKS_METRICS_TOKEN": ("", str.strip),
-    "WEBHOOKS_LOG_FORMAT": ("text", _log_format),
+    "WEBHOOKS_LOG_FORMAT": (LOG_FORMATS[0], _one_of("WEBHOOKS_LOG_FORMAT", LOG_FORMATS)),
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
 }

@@ -34,6 +34,13 @@ _INT64 = 2 ** 63
 TURNED_OFF_BY_HAND = "turned off by hand"  # the deactivation reason of a manual toggle
 
 
+def state_of(active: bool, deactivation_reason: str | None) -> str:
+    """`active`, `off` (turned off by hand) or `deactivated` (by consecutive failures)."""
+    if active:
+        return "active"
+    return "off" if deactivation_reason == TURNED_OFF_BY_HAND else "deactivated"
+
+
 def parse_project_id(raw) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not -_INT64 <= raw < _INT64:
         try:
@@ -118,8 +125,7 @@ def update_webhook(webhook: Webhook, policy: HostPolicy, now: datetime, url=None
     if standard_webhooks is not None:
         webhook.standard_webhooks = parse_flag(standard_webhooks, "standardWebhooks")
     if active is not None:
-        if not isinstance(active, bool):
-            raise Invalid("active must be true or false", "active")
+        active = parse_flag(active, "active")
         if active and not webhook.active:
             webhook.deactivated_at = None
             webhook.deactivation_reason = None

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .manage import TURNED_OFF_BY_HAND
+from .manage import state_of
 from .models import Delivery, DeliveryStatus, Project, Webhook
 
 _deliveries, _webhooks = Delivery.__table__, Webhook.__table__
@@ -36,12 +36,7 @@ def webhook_counts(session: Session) -> dict[str, int]:
                                                          _webhooks.c.deactivation_reason))
     counts = {"active": 0, "off": 0, "deactivated": 0}
     for active, reason, n in rows:
-        if active:
-            counts["active"] += n
-        elif reason == TURNED_OFF_BY_HAND:
-            counts["off"] += n
-        else:
-            counts["deactivated"] += n
+        counts[state_of(active, reason)] += n
     return counts
 
 

@@ -46,7 +46,7 @@ class Tally:
         self.counts: Counter = Counter()
         self.outcomes: dict[int, str] = {}  # delivery id -> outcome, for the log lines
 
-    def attempt(self, outcome: str, duration_ms: int | None, delivery_id: int = 0) -> None:
+    def attempt(self, outcome: str, duration_ms: int | None, delivery_id: int) -> None:
         self.outcomes[delivery_id] = outcome
         self.counts[ATTEMPTS + outcome] += 1
         if outcome != "skipped" and duration_ms is not None:

@@ -72,7 +72,6 @@ class Dispatcher:
         self._done: queue.SimpleQueue = queue.SimpleQueue()
         self.per_webhook = max(1, settings.concurrency // 4) if settings.concurrency > 4 else None
         self.stall_after = stall_after
-        self._started: dict[int, float] = {}  # delivery id -> time.monotonic() when submitted
 
     def run_until_idle(self) -> int:
         """Deliver everything that is due, including what comes due meanwhile; return the count.
@@ -80,7 +79,8 @@ class Dispatcher:
         Each turn is one transaction: record what finished, claim as many as there are free
         slots, commit; then send what was claimed and wait for the next completion.
         """
-        in_flight: dict[int, tuple[Claimed, object]] = {}
+        # delivery id -> (claimed, attempted_at by the clock, time.monotonic() when submitted)
+        in_flight: dict[int, tuple[Claimed, object, float]] = {}
         busy: Counter = Counter()
         finished: list[Finished] = []
         recorded = 0
@@ -89,7 +89,7 @@ class Dispatcher:
             while True:
                 if self.on_turn is not None:
                     self.on_turn()
-                free = self._free_slots(len(in_flight))
+                free = self._free_slots(in_flight)
                 want = free if may_claim and not self.stopping.is_set() else 0
                 written, claimed = self._exchange(session, finished, want, busy)
                 recorded += written
@@ -107,12 +107,13 @@ class Dispatcher:
                     self._take(self._done.get(), finished, in_flight, busy)
                 may_claim = True
 
-    def _free_slots(self, in_flight: int) -> int:
+    def _free_slots(self, in_flight: dict) -> int:
         """Slots to fill: stalled attempts do not count, but all in flight stay under the cap."""
         cutoff = time.monotonic() - self.stall_after
-        stalled = sum(1 for started in self._started.values() if started < cutoff)
-        limit = self.settings.concurrency
-        return max(0, min(limit - (in_flight - stalled), self.settings.max_in_flight - in_flight))
+        stalled = sum(1 for _, _, started in in_flight.values() if started < cutoff)
+        total = len(in_flight)
+        return max(0, min(self.settings.concurrency - (total - stalled),
+                          self.settings.max_in_flight - total))
 
     @staticmethod
     def _postgresql(session: Session) -> bool:
@@ -173,8 +174,7 @@ class Dispatcher:
         except ValueError as exc:
             return [Finished(item, Outcome(item.delivery_id, None, 0, str(exc)), now)]
         future = self.sender.submit(request)
-        self._started[item.delivery_id] = time.monotonic()
-        in_flight[item.delivery_id] = (item, now)
+        in_flight[item.delivery_id] = (item, now, time.monotonic())
         busy[item.webhook_id] += 1
         future.add_done_callback(lambda f, key=item.delivery_id: self._done.put((key, f)))
         return []
@@ -184,8 +184,7 @@ class Dispatcher:
         key, future = entry
         if key is None:
             return
-        item, attempted_at = in_flight.pop(key)
-        self._started.pop(key, None)
+        item, attempted_at, _ = in_flight.pop(key)
         busy[item.webhook_id] -= 1
         if busy[item.webhook_id] <= 0:
             del busy[item.webhook_id]

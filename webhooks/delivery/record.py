@@ -105,10 +105,8 @@ def _record_all_owned(session: Session, plans: list, now: datetime,
                                                 for f, plan in plans])
     if result.rowcount != len(plans):
         return None
-    session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
-    deactivated = _apply_counters(session, {w: finals[w] for w in failing}, current, now,
-                                  settings)
-    _tally(tally, plans, deactivated)
+    _write_attempts(session, plans, {w: finals[w] for w in failing}, current, now, settings,
+                    tally)
     return len(plans)
 
 
@@ -125,13 +123,15 @@ def _record_checked(session: Session, plans: list, now: datetime,
     mine = [(f, plan) for f, plan in plans if f.claimed.delivery_id in owned]
     if mine:
         session.execute(_UPDATE_DELIVERY, [_delivery_values(f, plan, now) for f, plan in mine])
-        session.execute(insert(_attempts), [_attempt_values(f) for f, _ in mine])
-        deactivated = _apply_counters(session, _finals(mine), current, now, settings)
-        _tally(tally, mine, deactivated)
+        _write_attempts(session, mine, _finals(mine), current, now, settings, tally)
     return len(mine)
 
 
-def _tally(tally: Tally, plans: list, deactivated: int) -> None:
+def _write_attempts(session: Session, plans: list, finals: dict, current: dict,
+                    now: datetime, settings: DeliverySettings, tally: Tally) -> None:
+    """After the deliveries' rows: the attempt log, the webhooks' counters, the tally."""
+    session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
+    deactivated = _apply_counters(session, finals, current, now, settings)
     for f, (status, _) in plans:
         if f.skipped:
             outcome = "skipped"
