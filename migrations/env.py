@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from webhooks.migrating import check_references, migration_connection
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -94,18 +96,19 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
+    # On SQLite: foreign keys off, every migration in one transaction, committed only when
+    # no row points at nothing (see webhooks.migrating: a table rebuild must not cascade).
+    with migration_connection(get_engine()) as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            transactional_ddl=True,
             **conf_args
         )
 
         with context.begin_transaction():
             context.run_migrations()
-
+            check_references(connection)
 
 if context.is_offline_mode():
     run_migrations_offline()

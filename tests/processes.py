@@ -50,10 +50,10 @@ def wait_http(url: str, timeout: float = 20) -> None:
 class Process:
     """A `flask` subprocess whose output goes to a log file (shown when a test fails)."""
 
-    def __init__(self, env: dict, log: Path, *args: str):
+    def __init__(self, env: dict, log: Path, *args: str, cwd: Path = ROOT):
         self.log = log
         self._file = open(log, "w")
-        self.popen = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+        self.popen = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=cwd, env=env,
                                       stdout=self._file, stderr=subprocess.STDOUT)
 
     def stop(self, sig=signal.SIGINT) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""`flask users|projects|tokens|worker|deliveries` (SPEC §8)."""
+"""`flask users|projects|tokens|worker|deliveries|db` (SPEC §8)."""
 from __future__ import annotations
 
 import functools
@@ -7,11 +7,13 @@ import sys
 from datetime import datetime, timezone
 
 import click
+from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_migrate.cli import db as migrate_db
 from sqlalchemy import select
 
-from . import auth, manage
+from . import auth, manage, migrating
 from .extensions import app_now
 from .dbtx import writing
 from .delivery.prune import prune
@@ -212,6 +214,70 @@ def worker() -> None:
     runner.start()
 
 
+# `flask db`: Flask-Migrate's commands, with a backup of an SQLite file before migrations change
+# it (upgrades add and rebuild tables; downgrades drop what later revisions added).
+db_group = click.Group("db", commands=dict(migrate_db.commands), callback=migrate_db.callback,
+                       params=migrate_db.params, help=migrate_db.help)
+
+
+def _backing_up(name: str):
+    """Flask-Migrate's `name` command, preceded by a backup when it would change the schema."""
+    original = migrate_db.commands[name]
+
+    @click.pass_context
+    def command(ctx: click.Context, **options) -> None:
+        if not options["sql"]:
+            _backup_before(name, options["directory"], options["revision"])
+        ctx.invoke(original.callback, **options)
+
+    db_group.add_command(click.Command(name, callback=command, params=original.params,
+                                       help=original.help))
+
+
+def _backup_before(name: str, directory: str | None, target: str) -> None:
+    path = migrating.sqlite_path(db.engine)
+    if path is None or not path.is_file():
+        return
+    directory = directory or current_app.extensions["migrate"].directory
+    current, pending = migrating.revisions(db.engine, directory)
+    if current is None:
+        return  # a new database: nothing to keep yet
+    if name == "upgrade":
+        try:
+            pending = migrating.revisions(db.engine, directory, target)[1]
+        except CommandError:  # a relative target such as "+1": back up rather than guess
+            pending = ["next"]
+        if not pending:
+            return
+        label = f"{current}-to-{pending[-1]}"
+    else:
+        label = f"{current}-before-downgrade"
+    made = migrating.backup_sqlite(path, migrating.backup_folder(path),
+                                   label, app_now())
+    click.echo(f"backed up the database to {made} before the {name} (the newest "
+               f"{migrating.BACKUPS_KEPT} backups are kept)", err=True)
+
+
+_backing_up("upgrade")
+_backing_up("downgrade")
+
+
+@db_group.command("backup")
+def backup() -> None:
+    """Copy the SQLite database into backups/ beside it and print where (safe while the
+    service runs: SQLite's online backup)."""
+    path = migrating.sqlite_path(db.engine)
+    if path is None:
+        _fail("flask db backup copies an SQLite database; for PostgreSQL use pg_dump "
+              "(see Upgrading and backups in the README)")
+    if not path.is_file():
+        _fail(f"no database file at {path}")
+    current = migrating.revisions(db.engine, current_app.extensions["migrate"].directory)[0]
+    made = migrating.backup_sqlite(path, migrating.backup_folder(path),
+                                   f"at-{current or 'empty'}", app_now())
+    click.echo(str(made))
+
+
 def init_app(app: Flask) -> None:
     for group in (users, projects, tokens, deliveries, webhooks_group):
         for command in group.commands.values():
@@ -219,3 +285,4 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(doctor)
+    app.cli.add_command(db_group)  # after Flask-Migrate's, which it replaces
