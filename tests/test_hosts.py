@@ -23,6 +23,10 @@ LOCAL_TARGETS = [
     ("http://127.1/hook", "loopback"),
     ("http://localhost/hook", "loopback"),
     ("http://LOCALHOST:8080/hook", "loopback"),
+    ("http://LOCALHOST./hook", "loopback"),
+    ("http://localhost.:8080/hook", "loopback"),
+    ("http://app.localhost/hook", "loopback"),
+    ("http://A.B.LocalHost./hook", "loopback"),
     ("http://[::1]/hook", "loopback"),
     ("http://[0:0:0:0:0:0:0:1]/hook", "loopback"),
     ("http://[::ffff:127.0.0.1]/hook", "loopback"),
@@ -91,6 +95,8 @@ def test_external_allows_public_addresses(url):
     ("loopback", "http://127.0.0.1:5000/hook"),
     ("loopback", "http://127.1.2.3/hook"),
     ("loopback", "http://localhost:5000/hook"),
+    ("loopback", "http://LOCALHOST./hook"),
+    ("loopback", "http://app.localhost:5000/hook"),
     ("loopback", "http://[::1]:5000/hook"),
     ("loopback", "http://[::ffff:127.0.0.1]/hook"),
     ("loopback", "http://0177.0.0.1/hook"),
@@ -134,6 +140,8 @@ def test_the_right_token_allows_the_target(setting, url):
     ("192.168.1.1", "http://192.168.1.2/hook"),
     ("localhost", "http://127.0.0.1/hook"),  # the name is allowed, not its address
     ("external", "http://localhost/hook"),
+    ("external,private", "http://LOCALHOST./hook"),
+    ("private", "http://x.localhost/hook"),
     ("", "http://127.0.0.1/hook"),  # an empty setting allows nothing
 ])
 def test_a_token_allows_only_what_it_names(setting, url):
@@ -248,6 +256,18 @@ def test_allowed_addresses_refuses_when_no_address_is_allowed():
         allowed_addresses(EXTERNAL, "localhost", 80)
 
 
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.", "app.localhost", "A.LocalHost."])
+def test_localhost_names_are_loopback_whatever_a_resolver_answers(host, monkeypatch):
+    monkeypatch.setattr(hosts, "resolve", lambda host, port, timeout=None: [
+        ipaddress.ip_address(PUBLIC_V4)])  # a resolver that lies, or a DNS server that does
+    with pytest.raises(HostNotAllowed, match="loopback name.*add 'loopback'"):
+        allowed_addresses(EXTERNAL, host, 80)
+    with pytest.raises(HostNotAllowed, match="add 'loopback'"):
+        check_url(f"http://{host}/hook", EXTERNAL)
+    assert allowed_addresses(HostPolicy.parse("loopback"), host, 80) == [
+        ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
+
+
 def test_allowed_addresses_trusts_a_name_listed_by_name():
     assert ipaddress.ip_address("127.0.0.1") in allowed_addresses(
         HostPolicy.parse("localhost"), "localhost", 80)
@@ -326,6 +346,7 @@ def test_only_the_allowed_addresses_of_a_name_are_connected_to(monkeypatch, rece
 
 
 SEND_TIME_FORMS = ["http://127.0.0.1:{port}/hook", "http://localhost:{port}/hook",
+                   "http://LOCALHOST.:{port}/hook", "http://app.localhost:{port}/hook",
                    "http://2130706433:{port}/hook", "http://0177.0.0.1:{port}/hook",
                    "http://0x7f.0.0.1:{port}/hook", "http://127.1:{port}/hook",
                    "http://[::ffff:127.0.0.1]:{port}/hook", "http://[::1]:{port}/hook",
@@ -344,7 +365,7 @@ def test_every_spelling_of_this_machine_is_refused_at_send_time(form, receiver, 
     assert receiver.connections == 0
 
 
-@pytest.mark.parametrize("form", SEND_TIME_FORMS[:6])
+@pytest.mark.parametrize("form", SEND_TIME_FORMS[:8])
 def test_spellings_of_127_0_0_1_reach_it_when_loopback_is_allowed(form, receiver, make_sender):
     sender = make_sender(HostPolicy.parse("loopback"), concurrency=2)
     try:

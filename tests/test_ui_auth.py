@@ -1,6 +1,7 @@
 """Server side of sign-in, first run, CSRF and security headers."""
 from __future__ import annotations
 
+import pytest
 from flask import g
 from sqlalchemy import func, select
 
@@ -64,11 +65,45 @@ def test_pages_need_a_session(client, admin, project):
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
 
 
-def test_login_redirect_never_leaves_the_site(client, admin):
+# `next` as it arrives in the query string (percent-encoded where a client would encode it).
+HOSTILE_NEXT = [
+    "//evil.example/x", "///evil.example", "////evil.example",
+    "%2F%2Fevil.example", "%2F%09%2Fevil.example", "%2F%0A%2Fevil.example",
+    "%2F%0D%0A%2Fevil.example", "%09//evil.example",
+    "%2F%5Cevil.example", "%5C%5Cevil.example", "/%5C/evil.example", "%2F%5C%09evil.example",
+    "https://evil.example", "https:evil.example", "HTTPS://evil.example", "//evil.example@x",
+    "javascript:alert(1)", "JaVaScRiPt%3Aalert(1)", "data:text/html,x", "evil.example",
+    "%20//evil.example", "%00//evil.example", "/%00", "/%7F",
+    "", "%2F%2F%2F", ".//evil.example", "%2F%20%2Fevil.example",
+]
+SAFE_NEXT = [
+    ("%2Fprojects%2F774%2Fwebhooks", "/projects/774/webhooks"),
+    ("/tokens?page=2%23x", "/tokens?page=2#x"),
+    ("/%252F%252Fevil.example", "/%2F%2Fevil.example"),  # paths of this site: encoded
+    ("/%2509/evil.example", "/%09/evil.example"),          # slashes, tab and space stay
+    ("%2F%E3%80%80%2Fevil.example", "/%E3%80%80/evil.example"),  # in the path
+    ("/a/..//b", "/a/..//b"),
+]
+
+
+def _login(client, query: str):
     token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login?next=//evil.example/x", data={
+    return client.post(f"/login?next={query}", data={
         "email": "admin@example.com", "password": "correct horse", "csrf_token": token})
+
+
+@pytest.mark.parametrize("query", HOSTILE_NEXT)
+def test_a_hostile_next_sends_the_user_home_never_elsewhere_nor_a_500(client, admin, query):
+    response = _login(client, query)
+    assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("query, location", SAFE_NEXT)
+def test_a_path_of_this_site_in_next_is_followed(client, admin, query, location):
+    response = _login(client, query)
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
 
 
 def test_security_headers_and_no_inline_script(ui, project):

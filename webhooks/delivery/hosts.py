@@ -88,12 +88,30 @@ class HostPolicy:
         inner = embedded_ipv4(address)
         return any(address in net or inner in net for net in self.networks)
 
+    def allows_loopback(self) -> bool:
+        return bool({"*", "loopback"} & self.kinds)
+
     def refusal(self, host: str, address: IPAddress) -> str:
         kind = classify(address)
         hint = f"add '{kind}' or '{address}' to {SETTING}" if kind != "other" else \
             f"add '{address}' to {SETTING}"
         shown = host if host == str(address) else f"{host} ({address})"
         return f"{shown} is a {kind} address, which {SETTING} does not allow; {hint} to allow it"
+
+
+def is_localhost_name(host: str) -> bool:
+    """`localhost` and names under `.localhost`, any case, with or without the trailing dot:
+    loopback by definition (RFC 6761), whatever a resolver answers."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+_LOOPBACK = [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
+
+
+def _localhost_refusal(host: str) -> str:
+    return (f"{host} is a loopback name, which {SETTING} does not allow; add 'loopback' to "
+            f"{SETTING} to allow it")
 
 
 # getaddrinfo cannot be interrupted; running it on a small pool bounds how long we wait.
@@ -128,6 +146,14 @@ def allowed_addresses(policy: HostPolicy, host: str, port: int,
 
     Raises OSError when the name does not resolve.
     """
+    if is_localhost_name(host) and not policy.allows_name(host):
+        if not policy.allows_loopback():
+            raise HostNotAllowed(_localhost_refusal(host))
+        try:  # only loopback answers count: the name means this machine
+            answers = [a for a in resolve(host, port, timeout) if classify(a) == "loopback"]
+        except OSError:
+            answers = []
+        return answers or _LOOPBACK
     addresses = resolve(host, port, timeout)
     if policy.allows_name(host):
         return addresses
@@ -161,6 +187,10 @@ def check_url(url: str, policy: HostPolicy) -> str:
     if "@" in parts.netloc:
         raise ValueError("the URL must not contain a user name or password")
     if policy.allows_name(host):
+        return url
+    if is_localhost_name(host):
+        if not policy.allows_loopback():
+            raise HostNotAllowed(_localhost_refusal(host))
         return url
     try:
         addresses = resolve(host, port, SAVE_TIME_DNS_SECONDS)

@@ -1,6 +1,9 @@
 """First run, sign in and sign out."""
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, login_required, login_user, logout_user
 from sqlalchemy import exists, select
@@ -27,10 +30,21 @@ def has_users() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """`target` if a browser would take it to a path of this site, else the projects page.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as `/`, so `/<tab>/evil.example`
+    and `/<backslash>evil.example` mean `//evil.example`, another host: control characters,
+    spaces and backslashes are refused outright, then the rest must parse as a bare path.
+    """
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not UNSAFE_IN_PATH.search(target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("ui.projects.index")
+
+
+UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def _sign_in(user: User) -> None:
