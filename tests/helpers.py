@@ -34,3 +34,25 @@ def seed_backlog(app, project, clock, urls: list[str], events: int) -> None:
                                       "task": {"id": task, "goalId": 774}, "initiatorId": None},
                     clock())
     db.session.commit()
+
+
+class Browser:
+    """A test client whose every request runs in an app context of its own, as in a server.
+
+    The tests' `app` fixture holds one app context open, and requests made within it share its
+    `g` (Flask-Login's current user, Flask-WTF's CSRF token): fine for one client, wrong for
+    several browsers in one test.
+    """
+
+    def __init__(self, app, client=None):
+        self.app, self.client = app, client or app.test_client()
+
+    def open(self, method: str, url: str, **kwargs):
+        with self.app.app_context():
+            return self.client.open(url, method=method, buffered=True, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        return self.open("POST", url, **kwargs)

@@ -132,9 +132,13 @@ OPEN_UI = {
     "ui.auth.login": {"GET": 200, "POST": None},
     "ui.auth.setup": {"GET": 302, "POST": 302},  # closed once a user exists
     "ui.auth.logout": {"POST": None},
+    "ui.auth.account": {"GET": 200},             # the member's own account page
+    "ui.auth.change_password": {"POST": 422},    # the current password is missing
+    "ui.auth.sign_out_everywhere": {"POST": None},
 }
 ADMIN_ONLY_OUTSIDE_ADMIN = {"ui.projects.create_project"}
-SESSION_ROUTES = {("ui.auth.login", "POST"), ("ui.auth.logout", "POST")}
+SESSION_ROUTES = {("ui.auth.login", "POST"), ("ui.auth.logout", "POST"),
+                  ("ui.auth.sign_out_everywhere", "POST"), ("ui.auth.change_password", "POST")}
 METHOD_RANK = {"GET": 0, "HEAD": 0, "POST": 1, "PUT": 1, "PATCH": 2, "DELETE": 3}
 # The control runs every route once on one world; these go last among their method, in order.
 CONTROL_LAST = ("ui.webhooks.toggle_webhook", "ui.admin.remove_member", "ui.admin.delete_user",
@@ -413,6 +417,7 @@ def ui_form(endpoint: str, world: World) -> dict:
     return {
         "ui.admin.create_user": {"email": "new@example.com", "password": "long enough"},
         "ui.admin.set_admin": {"admin": "1"},
+        "ui.admin.set_password": {"password": "a new long password"},
         "ui.admin.add_member": {"member_email": "member@example.com"},
         "ui.auth.setup": {"email": "new@example.com", "password": "long enough",
                           "confirm": "long enough"},
@@ -502,9 +507,10 @@ def api_token(world: World, role: str, scope: str) -> str | None:
 def test_api_answers_callers_who_may_not_see_project_775_without_its_data(app, world, role):
     """Each route and method as `role`, with ids of project 775's: the status SPEC §3/§5 give,
     no data of 775's, nothing changed, and the same answer as for ids of nothing at all."""
-    browser, before = Browser(app), snapshot()
+    browser = Browser(app)
     if role.startswith("no token"):
         browser.sign_in("admin@example.com")
+    before = snapshot()
     sent, failures = len(world.receiver.requests), []
     for rule, method in api_routes(app):
         expected = expected_api_status(role, rule)

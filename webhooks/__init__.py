@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 
 from flask import Flask
 
@@ -29,7 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.config["DELIVERY"] = config.delivery_settings(app.config, __version__)
 
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=timedelta(
+                          hours=app.config["WEBHOOKS_SESSION_HOURS"]))
     app.json.sort_keys = False  # keep payloads and resources in their documented order
     _init_extensions(app)
     _register_blueprints(app)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import login_sessions
 from .crypto import hash_token, new_api_token
 from .dbtx import writing
 from .models import ApiToken, Project, User, memberships
@@ -39,9 +40,7 @@ def create_user(session: Session, email: str, password: str, is_admin: bool,
     email = normalize_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise AccessError("enter a valid email address", "email")
-    if len(password) < MIN_PASSWORD:
-        raise AccessError(f"the password must have at least {MIN_PASSWORD} characters",
-                          "password")
+    _check_new_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccessError(f"a user with email {email} already exists", "email")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin,
@@ -52,6 +51,29 @@ def create_user(session: Session, email: str, password: str, is_admin: bool,
     except IntegrityError:
         raise AccessError(f"a user with email {email} already exists", "email") from None
     return user
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccessError(f"the password must have at least {MIN_PASSWORD} characters",
+                          "password")
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """Give `user` a new password and end all their sessions; return how many were ended."""
+    _check_new_password(password)
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return login_sessions.end_all(session, user.id)
+
+
+def change_password(session: Session, user: User, current: str, new: str, confirm: str) -> int:
+    """A user's own change: the current password is required and the new one typed twice."""
+    if not check_password_hash(user.password_hash, current):
+        raise AccessError("this is not your current password", "current_password")
+    if new != confirm:
+        raise AccessError("the two passwords differ", "confirm")
+    return set_password(session, user, new)
 
 
 def check_login(session: Session, email: str, password: str) -> User | None:
@@ -233,7 +255,8 @@ def delete_user(session: Session, actor: User, user: User) -> None:
         raise AccessError("you cannot remove your own account", "user")
     if user.is_admin and _admin_ids_locked(session) <= {user.id}:
         raise AccessError("the last administrator cannot be removed", "user")
-    # The database cascades to the user's tokens (and their project lists) and memberships.
+    # The database cascades to the user's tokens (and their project lists), memberships and
+    # sign-in sessions.
     session.execute(delete(User).where(User.id == user.id))
 
 

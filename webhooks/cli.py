@@ -54,16 +54,34 @@ def _user(email: str) -> User:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(email: str, admin: bool, password_stdin: bool) -> None:
     """Create a user; the password comes from a prompt or standard input."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = auth.create_user(db.session, email, password, admin, app_now())
+        user = auth.create_user(db.session, email, _read_password(password_stdin), admin,
+                                app_now())
     except auth.AccessError as exc:
         _fail(exc.message)
     db.session.commit()
     click.echo(f"created {'administrator' if admin else 'user'} {user.email}", err=True)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Give a user a new password (from a prompt or standard input); ends all their sessions."""
+    user = _user(email)
+    try:
+        ended = auth.set_password(db.session, user, _read_password(password_stdin))
+    except auth.AccessError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"new password set for {user.email}; {ended} session"
+               f"{'s' if ended != 1 else ''} signed out", err=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @projects.command("create")

@@ -100,6 +100,8 @@ _ENV = {
     "WEBHOOKS_LOG_FORMAT": (LOG_FORMATS[0], _one_of("WEBHOOKS_LOG_FORMAT", LOG_FORMATS)),
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
+    "WEBHOOKS_SESSION_HOURS": ("168", lambda v: _number("WEBHOOKS_SESSION_HOURS", v, 0.01)),
+    "SECRET_KEY_FALLBACKS": ("", lambda v: [k.strip() for k in v.split(",") if k.strip()]),
 }
 
 

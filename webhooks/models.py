@@ -64,9 +64,24 @@ class User(Base):
     is_authenticated = True
     is_active = True
     is_anonymous = False
+    # The key of the sign-in session this user object was loaded for (webhooks.login_sessions).
+    session_key = None
 
-    def get_id(self) -> str:
-        return str(self.id)
+    def get_id(self) -> str | None:
+        """What Flask-Login keeps in the cookie: the session's key, never the user's id, so
+        that ending the session on the server ends it everywhere."""
+        return self.session_key
+
+
+class LoginSession(Base):
+    """A signed-in browser; the cookie holds the key, this row its hash (SPEC §6)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Project(Base):

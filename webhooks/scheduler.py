@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
+from . import login_sessions
 from .clock import iso, utcnow
 from .dbtx import writing
 from .delivery.dispatcher import Dispatcher
@@ -122,8 +123,10 @@ class Runner:
         days = self.app.config["WEBHOOKS_RETENTION_DAYS"]
         with writing(), self.session_factory() as session:
             deliveries, events = prune(session, utcnow(), timedelta(days=days))
-        log.info("pruned %d deliveries and %d events older than %s days",
-                 deliveries, events, days)
+            sessions = login_sessions.prune(session, utcnow())
+            session.commit()
+        log.info("pruned %d deliveries and %d events older than %s days, and %d expired "
+                 "sign-in sessions", deliveries, events, days, sessions)
 
     def health(self) -> dict:
         return {"running": bool(self.scheduler.running), "lastTick": iso(self.last_tick)}

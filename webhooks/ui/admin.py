@@ -1,7 +1,7 @@
 """Users and project members, for administrators (SPEC §6-§7); members get 404s."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,7 +27,8 @@ def _context(member_project=None, **extra) -> dict:
                                     .order_by(User.email)))
     context = {"users": users, "projects": visible_projects(current_user),
                "member_project": member_project, "form": MultiDict(), "errors": {},
-               "member_form": MultiDict(), "member_errors": {}, "row_errors": {}}
+               "member_form": MultiDict(), "member_errors": {}, "row_errors": {},
+               "password_errors": {}}
     return {**context, **extra}
 
 
@@ -95,6 +96,29 @@ def set_admin(user_id: int):
                        row_errors={user.id: exc.message})
     db.session.commit()
     return _answer("admin/_user_row.html", user=user, users_changed=True)
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@admin_required
+def set_password(user_id: int):
+    """Give another user a new password; all their sessions end at once."""
+    user = _user_or_404(user_id)
+    if user.id == current_user.id:  # your own takes the current one: the account page
+        message = "change your own password on your account page"
+        return _answer("admin/_user_row.html", 422, user=user, row_error=message,
+                       row_errors={user.id: message})
+    try:
+        ended = auth.set_password(db.session, user, request.form.get("password", ""))
+    except auth.AccessError as exc:
+        db.session.rollback()
+        return _answer("admin/_user_row.html", 422, user=user,
+                       password_errors={user.id: exc.message})
+    db.session.commit()
+    note = (f"New password set for {user.email}; {ended} session{'s' if ended != 1 else ''} "
+            "signed out.")
+    if not is_htmx():
+        flash(note)
+    return _answer("admin/_user_row.html", user=user, row_notice=note)
 
 
 @bp.post("/admin/users/<int:user_id>/delete")

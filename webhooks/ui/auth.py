@@ -1,14 +1,16 @@
-"""First run, sign in and sign out."""
+"""First run, sign in and sign out, and the account page (password, sign out everywhere)."""
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
-from flask_login import LoginManager, login_required, login_user, logout_user
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import exists, select
 
-from .. import auth
+from .. import auth, login_sessions
 from ..extensions import app_now, db
 from ..models import User
 from ..ratelimit import FailureLimiter
@@ -21,8 +23,9 @@ login_manager.login_message = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(key: str) -> User | None:
+    """The user of the live sign-in session whose key the cookie holds (see login_sessions)."""
+    return login_sessions.user_for(db.session, key, app_now())
 
 
 def has_users() -> bool:
@@ -48,7 +51,12 @@ UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def _sign_in(user: User) -> None:
+    """Open a server-side session for `user` and hand its key to this browser (committed)."""
+    lifetime = timedelta(hours=current_app.config["WEBHOOKS_SESSION_HOURS"])
+    login_sessions.start(db.session, user, app_now(), lifetime)
+    db.session.commit()
     session.clear()  # a fresh session at sign-in: nothing from before carries over
+    session.permanent = True  # the cookie expires with the server-side session
     login_user(user)
 
 
@@ -116,9 +124,57 @@ def login():
     return render("auth/login.html", 422 if errors else 200, form=form, errors=errors)
 
 
+def _sign_out() -> None:
+    logout_user()
+    session.clear()
+
+
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    """End this session for good: a copy of its cookie opens nothing afterwards."""
+    login_sessions.end(db.session, current_user.session_key)
+    db.session.commit()
+    _sign_out()
+    return redirect(url_for("ui.auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+def _account_page(status: int = 200, errors: dict | None = None):
+    sessions = login_sessions.live_count(db.session, current_user.id, app_now())
+    return render("auth/account.html", status, errors=errors or {}, sessions=sessions, form={})
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change your own password; every session of yours ends, this browser gets a new one."""
+    user, form = current_user._get_current_object(), request.form
+    try:
+        ended = auth.change_password(db.session, user, form.get("current_password", ""),
+                                     form.get("password", ""), form.get("confirm", ""))
+    except auth.AccessError as exc:
+        db.session.rollback()
+        return _account_page(422, errors={exc.field: exc.message})
+    _sign_in(user)
+    others = ended - 1
+    flash("Your password was changed" + (
+        f"; {others} other session{'s were' if others != 1 else ' was'} signed out."
+        if others > 0 else "."))
+    return redirect(url_for("ui.auth.account"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End every session of yours, this one included."""
+    login_sessions.end_all(db.session, current_user.id)
+    db.session.commit()
+    _sign_out()
+    flash("You were signed out everywhere.")
     return redirect(url_for("ui.auth.login"))
