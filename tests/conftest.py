@@ -262,6 +262,24 @@ def ui(client, admin, ui_login):
     return client, {"X-CSRFToken": token, "HX-Request": "true"}
 
 
+@pytest.fixture
+def stamp_head(app):
+    """Record the schema (made from the models) as migrated to the newest revision."""
+    from alembic.script import ScriptDirectory
+
+    def stamp() -> None:
+        head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+        db.session.execute(text("CREATE TABLE alembic_version "
+                                "(version_num VARCHAR(32) NOT NULL)"))
+        db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
+        db.session.commit()
+
+    yield stamp
+    db.session.rollback()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
+
+
 def pytest_collection_modifyitems(config, items):
     """Slow tests first: with several test processes, the long ones then overlap the rest."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

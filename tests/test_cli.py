@@ -157,25 +157,6 @@ def test_webhooks_list_shows_each_webhook(runner, app, project, clock):
     assert lines[1].split()[:5] == [str(webhook.id), "774", "on", "0", "failed"]
 
 
-@pytest.fixture
-def stamp_head(app):
-    """Record the schema (made from the models) as migrated to the newest revision."""
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import text
-
-    def stamp() -> None:
-        head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
-        db.session.execute(text("CREATE TABLE alembic_version "
-                                "(version_num VARCHAR(32) NOT NULL)"))
-        db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
-        db.session.commit()
-
-    yield stamp
-    db.session.rollback()
-    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    db.session.commit()
-
-
 def test_doctor_reports_a_schema_behind_the_code_and_then_all_clear(runner, app, project,
                                                                      clock, stamp_head):
     result = runner.invoke(args=["doctor"])

@@ -57,7 +57,8 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.instance_path), "migrations"))
     with app.app_context():
         configure_engine(db.engine)
-    app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"])
+    app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"],
+                                             app.config.get("SECRET_KEY_FALLBACKS") or ())
     _init_write_intent(app)
 
 

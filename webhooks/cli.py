@@ -1,4 +1,4 @@
-"""`flask users|projects|tokens|worker|deliveries|db` (SPEC §8)."""
+"""`flask users|projects|tokens|worker|deliveries|webhooks|secrets|db|doctor` (SPEC §8)."""
 from __future__ import annotations
 
 import functools
@@ -13,7 +13,8 @@ from flask.cli import AppGroup
 from flask_migrate.cli import db as migrate_db
 from sqlalchemy import select
 
-from . import auth, manage, migrating
+from . import auth, keys, manage, migrating
+from .crypto import StoredKey
 from .extensions import app_now
 from .dbtx import writing
 from .delivery.prune import prune
@@ -25,6 +26,7 @@ webhooks_group = AppGroup("webhooks", help="Look at webhooks.")
 projects = AppGroup("projects", help="Manage projects.")
 tokens = AppGroup("tokens", help="Manage API tokens.")
 deliveries = AppGroup("deliveries", help="Manage deliveries.")
+secrets_group = AppGroup("secrets", help="Rotate the key that encrypts stored secrets.")
 
 
 def _writes(callback):
@@ -203,6 +205,22 @@ def list_webhooks(project_id: int | None) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
 
 
+@secrets_group.command("rotate")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored webhook secret under the current SECRET_KEY."""
+    found = keys.rotate_stored(db.session, current_app.extensions["secret_box"])
+    rotated, unreadable = found[StoredKey.FALLBACK], found[StoredKey.UNREADABLE]
+    click.echo(f"re-encrypted {rotated} webhook secret{'s' if rotated != 1 else ''} under the "
+               f"current SECRET_KEY ({found[StoredKey.CURRENT]} already were)")
+    if unreadable:
+        _fail(f"{unreadable} webhook secret{'s' if unreadable != 1 else ''} could not be "
+              "decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS: add the key they were saved "
+              "with to SECRET_KEY_FALLBACKS and run this again, or rotate those webhooks' "
+              "secrets")
+    click.echo("once every process runs with this SECRET_KEY, the old keys can leave "
+               "SECRET_KEY_FALLBACKS", err=True)
+
+
 @click.command("doctor")
 def doctor() -> None:
     """Settings, database, scheduler, allowed hosts and secrets, on one screen."""
@@ -297,7 +315,7 @@ def backup() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users, projects, tokens, deliveries, webhooks_group):
+    for group in (users, projects, tokens, deliveries, webhooks_group, secrets_group):
         for command in group.commands.values():
             command.callback = _writes(command.callback)
         app.cli.add_command(group)

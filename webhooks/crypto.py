@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import secrets
+from collections.abc import Sequence
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -28,16 +30,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-UNREADABLE_SECRET = "webhook secret cannot be decrypted: was SECRET_KEY changed?"
+UNREADABLE_SECRET = ("webhook secret cannot be decrypted: was SECRET_KEY changed? (put the old "
+                     "key in SECRET_KEY_FALLBACKS)")
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"webhooks/webhook-secret-encryption").derive(secret_key.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 class SecretBox:
-    """Encrypts webhook secrets with a key derived from SECRET_KEY (Fernet: AES + HMAC)."""
+    """Encrypts webhook secrets with a key derived from SECRET_KEY (Fernet: AES + HMAC).
 
-    def __init__(self, secret_key: str):
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"webhooks/webhook-secret-encryption").derive(secret_key.encode("utf-8"))
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+    Encrypts under SECRET_KEY; decrypts under it or any of SECRET_KEY_FALLBACKS, so that a key
+    can be rotated without stranding the stored secrets (`flask secrets rotate`).
+    """
+
+    def __init__(self, secret_key: str, fallbacks: Sequence[str] = ()):
+        self._current = _fernet(secret_key)
+        self._fernet = MultiFernet([self._current, *(_fernet(k) for k in fallbacks)])
         self._cache: dict[str, str] = {}
 
     def encrypt(self, plaintext: str) -> str:
@@ -55,3 +67,31 @@ class SecretBox:
                 self._cache.clear()
             self._cache[ciphertext] = plain
         return plain
+
+    def key_of(self, ciphertext: str) -> StoredKey:
+        """Which key a stored secret is encrypted under."""
+        try:
+            self._current.decrypt(ciphertext.encode("ascii"))
+            return StoredKey.CURRENT
+        except InvalidToken:
+            pass
+        try:
+            self.decrypt(ciphertext)
+            return StoredKey.FALLBACK
+        except ValueError:
+            return StoredKey.UNREADABLE
+
+    def rotate(self, ciphertext: str) -> str:
+        """The same secret encrypted under the current key; ValueError if no key reads it."""
+        try:
+            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise ValueError(UNREADABLE_SECRET) from None
+
+
+class StoredKey(enum.Enum):
+    """Under which key a stored secret is encrypted."""
+
+    CURRENT = "SECRET_KEY"
+    FALLBACK = "a key in SECRET_KEY_FALLBACKS"
+    UNREADABLE = "no key this process has"

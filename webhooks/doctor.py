@@ -7,19 +7,20 @@ from typing import Callable
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from .crypto import StoredKey
 from .delivery.hosts import HostPolicy
 from .extensions import app_now, db
-from .models import Webhook
+from .keys import stored_keys
 from .stats import backlog, project_count, webhook_counts
 
 SETTINGS = ("SCHEDULER_ENABLED", "WEBHOOKS_POLL_SECONDS", "WEBHOOKS_TIMEOUT_SECONDS",
             "WEBHOOKS_RETRY_DELAYS", "WEBHOOKS_MAX_CONSECUTIVE_FAILURES",
             "WEBHOOKS_ALLOWED_HOSTS", "WEBHOOKS_RETENTION_DAYS", "WEBHOOKS_MAX_EVENT_BYTES",
             "WEBHOOKS_SENDER", "WEBHOOKS_SEND_CONCURRENCY", "WEBHOOKS_LEASE_SECONDS",
-            "WEBHOOKS_LOG_FORMAT", "SESSION_COOKIE_SECURE")
+            "WEBHOOKS_LOG_FORMAT", "WEBHOOKS_SESSION_HOURS", "SESSION_COOKIE_SECURE")
 
 
 class Report:
@@ -65,7 +66,10 @@ def _settings(app: Flask, out: Report) -> None:
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     out.ok(f"DATABASE_URL = {url.render_as_string(hide_password=True)}")
     if os.environ.get("SECRET_KEY"):
-        out.ok("SECRET_KEY from the environment")
+        fallbacks = len(app.config.get("SECRET_KEY_FALLBACKS") or ())
+        out.ok("SECRET_KEY from the environment" + (
+            f", with {fallbacks} old key{'s' if fallbacks != 1 else ''} in SECRET_KEY_FALLBACKS"
+            if fallbacks else ""))
     else:
         out.warn("SECRET_KEY is not set: using the one generated in instance/secret_key "
                  "(set SECRET_KEY, the same for every process, in production)")
@@ -106,17 +110,24 @@ def _delivery(app: Flask, out: Report) -> None:
                  "`flask worker`)?")
     else:
         out.ok(f"{due.due} deliveries due now")
-    secret = db.session.scalar(select(Webhook.secret_encrypted).order_by(Webhook.id.desc())
-                               .limit(1))
-    if secret is None:
+    _secrets(app, out)
+
+
+def _secrets(app: Flask, out: Report) -> None:
+    found = stored_keys(db.session, app.extensions["secret_box"])
+    if not found:
         out.ok("no webhook yet: secrets not checked")
         return
-    try:
-        app.extensions["secret_box"].decrypt(secret)
-        out.ok("webhook secrets decrypt with this SECRET_KEY")
-    except ValueError:
-        out.fail("webhook secrets do not decrypt with this SECRET_KEY: it differs from the "
-                 "one they were saved with (restore it, or rotate every webhook's secret)")
+    if found[StoredKey.CURRENT]:
+        out.ok(f"{found[StoredKey.CURRENT]} webhook secrets decrypt with this SECRET_KEY")
+    if found[StoredKey.FALLBACK]:
+        out.warn(f"{found[StoredKey.FALLBACK]} webhook secrets are still encrypted under a key "
+                 "in SECRET_KEY_FALLBACKS: run `flask secrets rotate`, then drop the old key")
+    if found[StoredKey.UNREADABLE]:
+        out.fail(f"{found[StoredKey.UNREADABLE]} webhook secrets do not decrypt with this "
+                 "SECRET_KEY nor SECRET_KEY_FALLBACKS: it differs from the one they were saved "
+                 "with (put that key back, or in SECRET_KEY_FALLBACKS, or rotate those "
+                 "webhooks' secrets)")
 
 
 def _hosts(app: Flask, out: Report) -> None:
