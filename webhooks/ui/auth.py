@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
-
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
@@ -32,6 +31,9 @@ def has_users() -> bool:
     return bool(db.session.scalar(select(exists().where(User.id.isnot(None)))))
 
 
+UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def _safe_next(target: str | None) -> str:
     """`target` if a browser would take it to a path of this site, else the projects page.
 
@@ -45,9 +47,6 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("ui.projects.index")
-
-
-UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def _sign_in(user: User) -> None:
