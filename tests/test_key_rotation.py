@@ -146,6 +146,7 @@ def test_a_session_survives_a_key_change_while_the_old_key_is_a_fallback(app, ad
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("empty_database", ["sqlite"], indirect=True)  # rotate_stored: both
 def test_deliveries_stay_signed_with_the_same_secret_through_a_key_rotation(empty_database,
                                                                           receiver, tmp_path):
     """Old key → new key with the old in SECRET_KEY_FALLBACKS → `flask secrets rotate` → the

@@ -1,9 +1,10 @@
 """Upgrades keep every row (SPEC §6), on SQLite and PostgreSQL, for every revision.
 
-Each test builds a database at a revision with `flask db upgrade REV` (a real process, as users
-run it), fills every table of that schema with rows of every column type (unicode, NULLs,
-64-bit ids, microseconds), migrates, and compares every row and value. A new migration in
-`migrations/versions` joins these tests by itself.
+Each test builds a database at a revision (Flask-Migrate's upgrade, in-process: the same
+`migrations/env.py` as `flask db upgrade`), fills every table of that schema with rows of every
+column type (unicode, NULLs, 64-bit ids, microseconds), migrates, and compares every row and
+value. A new migration in `migrations/versions` joins these tests by itself. The `flask db`
+commands themselves (backups, refusals) run as real processes, as users run them.
 """
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import flask_migrate
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     BigInteger, Boolean, DateTime, Float, Integer, MetaData, String, Text, create_engine, select,
 )
+
+from webhooks import create_app
+from webhooks.extensions import db
+from webhooks.migrating import backup_sqlite
 
 from .conftest import PG_URL
 from .processes import ROOT, flask, flask_env
@@ -28,6 +34,14 @@ SCRIPTS = ScriptDirectory(str(ROOT / "migrations"))
 REVISIONS = [script.revision for script in reversed(list(SCRIPTS.walk_revisions()))]
 ROWS = 3
 UNICODE = "Ünïcødé ✓ 🚀 «quotes» \"\\ \u2028 日本語"
+
+
+def migrate(url: str, command: str, revision: str = "head") -> None:
+    """`flask db upgrade|downgrade REVISION`, in this process."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+    with app.app_context():
+        getattr(flask_migrate, command)(revision=revision)
+        db.engine.dispose()
 
 
 def _value(table, column, i: int, made: dict):
@@ -105,26 +119,24 @@ def _in_key_order(made: dict[str, list[dict]], url: str) -> dict[str, list[dict]
 
 
 @pytest.mark.parametrize("start", REVISIONS[:-1])
-def test_upgrading_from_each_revision_keeps_every_row(empty_database, start, tmp_path):
-    env = flask_env(empty_database)
-    flask(env, "db", "upgrade", start)
+def test_upgrading_from_each_revision_keeps_every_row(empty_database, start):
+    migrate(empty_database, "upgrade", start)
     made = _in_key_order(fill(empty_database), empty_database)
-    flask(env, "db", "upgrade")
+    migrate(empty_database, "upgrade")
     assert read(empty_database, made) == made
     assert sum(len(rows) for rows in made.values()) >= ROWS * 8
 
 
 @pytest.mark.parametrize("revision", REVISIONS[1:])
 def test_downgrade_then_upgrade_keeps_the_rows_of_the_earlier_schema(empty_database, revision):
-    env = flask_env(empty_database)
     earlier = SCRIPTS.get_revision(revision).down_revision
-    flask(env, "db", "upgrade", revision)
+    migrate(empty_database, "upgrade", revision)
     made = _in_key_order(fill(empty_database), empty_database)
-    flask(env, "db", "downgrade", earlier)
+    migrate(empty_database, "downgrade", earlier)
     kept = read(empty_database, made)
     assert {name: [{c: row[c] for c in rows[0]} for row in made[name]]
             for name, rows in kept.items()} == kept
-    flask(env, "db", "upgrade", revision)
+    migrate(empty_database, "upgrade", revision)
     assert read(empty_database, kept) == kept
 
 
@@ -159,13 +171,26 @@ def test_an_upgrade_of_sqlite_first_backs_the_file_up_and_says_where(tmp_path):
     assert "backed up" not in _flask(env, "db", "upgrade").stderr  # nothing left to apply
 
 
-def test_flask_db_backup_prints_the_copy_and_keeps_the_newest_five(tmp_path):
+def test_flask_db_backup_prints_the_copy(tmp_path):
     url, path = _sqlite_file(tmp_path)
     env = flask_env(url)
     flask(env, "db", "upgrade")
-    made = [Path(flask(env, "db", "backup").strip()) for _ in range(7)]
-    assert sorted((path.parent / "backups").iterdir()) == sorted(made[-5:])
-    assert all(f"-at-{REVISIONS[-1]}" in p.name for p in made) and len(set(made)) == 7
+    made = Path(flask(env, "db", "backup").strip())
+    assert made.parent == path.parent / "backups"
+    assert re.fullmatch(rf"webhooks-\d{{8}}T\d{{6}}Z-at-{REVISIONS[-1]}\.sqlite3", made.name)
+    with sqlite3.connect(made) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_backups_keep_the_newest_five_and_never_overwrite_one_another(tmp_path):
+    url, path = _sqlite_file(tmp_path)
+    migrate(url, "upgrade")
+    now = datetime(2026, 3, 22, 12, 0, 0)
+    made, folder = [], path.parent / "backups"
+    for n in range(7):
+        made.append(backup_sqlite(path, folder, "at-x", now))  # one second: -2, -3, ...
+        assert len(list(folder.iterdir())) == min(n + 1, 5)  # none overwritten
+    assert sorted(folder.iterdir()) == sorted(made[-5:])
 
 
 def test_flask_db_backup_on_postgresql_points_to_pg_dump():

@@ -9,6 +9,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -244,13 +245,22 @@ NEXT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("query, lands_on", NEXT_CASES)
-def test_after_sign_in_next_leads_only_to_a_path_of_this_site(page, seeded, query, lands_on):
-    """The browser itself reads the Location header: it must stay on this host."""
-    page.context.route(lambda url: urlsplit(url).hostname == "evil.example",
-                       lambda route: route.fulfill(body="evil"))
-    submit_sign_in(page, f"{seeded.url}/login?next={query}", ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.wait_for_url(lambda url: "/login" not in url)  # and the redirects after it, loaded
-    landed = urlsplit(page.url)
-    assert (landed.scheme, landed.netloc) == ("http", urlsplit(seeded.url).netloc)
-    assert landed.path == lands_on
+def test_after_sign_in_next_leads_only_to_a_path_of_this_site(seeded, new_page):
+    """Each case in a fresh context, on one server: the browser itself reads the Location
+    header, and must stay on this host."""
+    here, failures = urlsplit(seeded.url).netloc, []
+    for query, lands_on in NEXT_CASES:
+        page = new_page()
+        page.context.route(lambda url: urlsplit(url).hostname == "evil.example",
+                           lambda route: route.fulfill(body="evil"))
+        submit_sign_in(page, f"{seeded.url}/login?next={query}", ADMIN_EMAIL, ADMIN_PASSWORD)
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
+        except PlaywrightTimeout:  # sent off the site, or to a Location a browser won't load
+            failures.append(f"next={query!r} led to no page of this site ({page.url})")
+            continue
+        landed = urlsplit(page.url)
+        if (landed.scheme, landed.netloc, landed.path) != ("http", here, lands_on):
+            failures.append(f"next={query!r} landed on {page.url}, expected {lands_on}")
+        page.context.close()
+    assert not failures, "\n".join(failures)
