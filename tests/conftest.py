@@ -28,6 +28,7 @@ from webhooks.extensions import db
 from webhooks.models import Base, Project
 from webhooks.scheduler import sender_for
 
+from .processes import kill_strays
 from .receiver import Receiver
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -278,6 +279,13 @@ def stamp_head(app):
     db.session.rollback()
     db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
     db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    """A test that fails before stopping its `flask` processes must not leave them running."""
+    yield
+    kill_strays()
 
 
 def pytest_collection_modifyitems(config, items):

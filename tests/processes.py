@@ -18,7 +18,9 @@ def flask_env(database_url: str, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOKS_", "FLASK_"))}
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": "process-test-key",
                 "WEBHOOKS_ALLOWED_HOSTS": "loopback", "WEBHOOKS_POLL_SECONDS": "0.2",
-                "WEBHOOKS_RETRY_DELAYS": "1,2", "PYTHONUNBUFFERED": "1", **extra})
+                "WEBHOOKS_RETRY_DELAYS": "1,2", "PYTHONUNBUFFERED": "1",
+                # a process that will not stop is sent SIGABRT: it prints where it is stuck
+                "PYTHONFAULTHANDLER": "1", **extra})
     return env
 
 
@@ -48,24 +50,56 @@ def wait_http(url: str, timeout: float = 20) -> None:
 
 
 class Process:
-    """A `flask` subprocess whose output goes to a log file (shown when a test fails)."""
+    """A `flask` subprocess whose output goes to a log file (shown when a test fails).
+
+    One still running when its test ends (the test failed before stopping it) is killed then:
+    see `kill_strays`.
+    """
+
+    running: set["Process"] = set()
 
     def __init__(self, env: dict, log: Path, *args: str, cwd: Path = ROOT):
         self.log = log
         self._file = open(log, "w")
         self.popen = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=cwd, env=env,
                                       stdout=self._file, stderr=subprocess.STDOUT)
+        Process.running.add(self)
 
     def stop(self, sig=signal.SIGINT) -> tuple[int, str]:
         self.popen.send_signal(sig)
         try:
             code = self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(self._stuck(sig)) from None
         finally:
-            if self.popen.poll() is None:
-                self.popen.kill()
-                self.popen.wait()
-            self._file.close()
+            self.kill()
         return code, self.log.read_text()
+
+    def _stuck(self, sig) -> str:
+        """Why the process did not stop: its signal masks, and its threads' stacks."""
+        status = Path(f"/proc/{self.popen.pid}/status").read_text().splitlines()
+        masks = " ".join(line.replace("\t", "") for line in status if line.startswith("Sig"))
+        self.popen.send_signal(signal.SIGABRT)
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._file.flush()
+        return (f"{' '.join(self.popen.args[2:])} did not stop within 20 s of signal "
+                f"{sig}; {masks}; its log:\n{self.log.read_text()[-8000:]}")
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        self._file.close()
+        Process.running.discard(self)
+
+
+def kill_strays() -> None:
+    """Kill the processes a failed test left running."""
+    for process in list(Process.running):
+        process.kill()
 
 
 def setup_tenant(env: dict) -> str:

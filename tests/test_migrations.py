@@ -188,7 +188,7 @@ def test_backups_keep_the_newest_five_and_never_overwrite_one_another(tmp_path):
     now = datetime(2026, 3, 22, 12, 0, 0)
     made, folder = [], path.parent / "backups"
     for n in range(7):
-        made.append(backup_sqlite(path, folder, "at-x", now))  # one second: -2, -3, ...
+        made.append(backup_sqlite(path, "at-x", now))  # all in one second: -2, -3, ...
         assert len(list(folder.iterdir())) == min(n + 1, 5)  # none overwritten
     assert sorted(folder.iterdir()) == sorted(made[-5:])
 

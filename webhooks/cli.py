@@ -288,8 +288,7 @@ def _backup_before(name: str, directory: str | None, target: str) -> None:
         label = f"{current}-to-{pending[-1]}"
     else:
         label = f"{current}-before-downgrade"
-    made = migrating.backup_sqlite(path, migrating.backup_folder(path),
-                                   label, app_now())
+    made = migrating.backup_sqlite(path, label, app_now())
     click.echo(f"backed up the database to {made} before the {name} (the newest "
                f"{migrating.BACKUPS_KEPT} backups are kept)", err=True)
 
@@ -309,8 +308,7 @@ def backup() -> None:
     if not path.is_file():
         _fail(f"no database file at {path}")
     current = migrating.revisions(db.engine, current_app.extensions["migrate"].directory)[0]
-    made = migrating.backup_sqlite(path, migrating.backup_folder(path),
-                                   f"at-{current or 'empty'}", app_now())
+    made = migrating.backup_sqlite(path, f"at-{current or 'empty'}", app_now())
     click.echo(str(made))
 
 

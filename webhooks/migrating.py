@@ -58,7 +58,8 @@ def check_references(connection: Connection) -> None:
             "back and nothing was changed")
 
 
-def revisions(engine: Engine, directory: str, target: str = "heads") -> tuple[str | None, list[str]]:
+def revisions(engine: Engine, directory: str,
+              target: str = "heads") -> tuple[str | None, list[str]]:
     """The database's revision, and the revisions an upgrade to `target` would apply, in order.
 
     Raises alembic's CommandError for a target it cannot resolve.
@@ -86,15 +87,17 @@ def backup_folder(database: Path) -> Path:
     return database.parent / "backups"
 
 
-def backup_sqlite(source: Path, folder: Path, label: str, now: datetime,
+def backup_sqlite(source: Path, label: str, now: datetime, folder: Path | None = None,
                   keep: int = BACKUPS_KEPT) -> Path:
-    """Copy an SQLite database with SQLite's online backup API; keep the newest `keep` copies.
+    """Copy an SQLite database with SQLite's online backup API into `folder` (default:
+    `backup_folder`); keep the newest `keep` copies there.
 
     The copy is whole even while other processes write: it is written under a temporary name
     and renamed into place only when complete.
     """
     if not source.is_file():
         raise FileNotFoundError(f"no database file at {source}")
+    folder = folder or backup_folder(source)
     folder.mkdir(parents=True, exist_ok=True)
     stem, suffix = f"{source.stem}-{now:%Y%m%dT%H%M%S}Z-{label}", source.suffix or ".sqlite3"
     target, n = folder / f"{stem}{suffix}", 1
