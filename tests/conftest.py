@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -30,6 +31,14 @@ from webhooks.scheduler import sender_for
 
 from .processes import kill_strays
 from .receiver import Receiver
+
+# A test run started in the background by a non-interactive shell (`.ci/run &`) inherits
+# SIGINT and SIGQUIT ignored, and so would every `flask run` the tests start: one that then
+# ignores the SIGINT the tests stop it with. Give them back their defaults.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgresql"]
