@@ -50,29 +50,6 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
 ]
 
 
-def _other_senders() -> list[str]:
-    """Senders besides the default one (WEBHOOKS_SENDER), measured beside it."""
-    from webhooks.config import SENDERS
-
-    return list(SENDERS[1:])
-
-
-for _sender in _other_senders():  # the figures where the sender matters, once per sender
-    BENCHMARKS += [
-        (f"throughput_sqlite_{_sender}", ["throughput", "--database", "sqlite", "--sender", _sender],
-         ["throughput", "--database", "sqlite", "--sender", _sender, "--deliveries", "1000"]),
-        (f"memory_sqlite_{_sender}", ["memory", "--database", "sqlite", "--sender", _sender],
-         ["memory", "--database", "sqlite", "--sender", _sender, "--deliveries", "5000"]),
-        (f"hanging_sqlite_{_sender}", ["hanging", "--database", "sqlite", "--sender", _sender],
-         ["hanging", "--database", "sqlite", "--sender", _sender, "--timeout", "2", "--events",
-          "200", "--seconds", "5", "--repeat", "1"]),
-        (f"slow_sqlite_{_sender}", ["slow", "--database", "sqlite", "--sender", _sender,
-                                    "--concurrency", "32,64,128,256,512"],
-         ["slow", "--database", "sqlite", "--sender", _sender, "--concurrency", "8,32,128",
-          "--deliveries", "300"]),
-    ]
-
-
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -1,7 +1,7 @@
 """One endpoint hanging until the timeout beside 9 healthy ones, against the same 9 alone.
 
     python -m bench.hanging [--database sqlite|postgresql] [--timeout 10] [--events 1000]
-                            [--rate 20] [--seconds 20] [--repeat 5] [--sender NAME]
+                            [--rate 20] [--seconds 20] [--repeat 5]
                             [--concurrency N]
 
 Ten webhooks on one receiver process; the tenth's URL is on the receiver's hang path (it
@@ -55,7 +55,7 @@ def urls_for(base: str, hanging: bool) -> list[str]:
 
 
 def config(args) -> dict:
-    extra = {"WEBHOOKS_SENDER": args.sender} if args.sender else {}
+    extra = {}
     if args.concurrency:
         extra["WEBHOOKS_SEND_CONCURRENCY"] = args.concurrency
     return {"WEBHOOKS_TIMEOUT_SECONDS": args.timeout,
@@ -72,8 +72,7 @@ def capacity(kind: str, hanging: bool, args) -> dict:
             scratch_database(kind) as url, \
             scratch_app(url, urls_for(base, hanging), **config(args)) as (app, _):
         args.url = url
-        args.effective = {"sender": app.config["WEBHOOKS_SENDER"],
-                          "send_concurrency": app.config["DELIVERY"].concurrency}
+        args.effective = {"send_concurrency": app.config["DELIVERY"].concurrency}
         quiet_logs()
         ids = list(db.session.scalars(select(Webhook.id).order_by(Webhook.id)))
         healthy = healthy_ids()
@@ -162,7 +161,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="latency phase: duration")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of each variant, alternated; the figures are medians")
-    parser.add_argument("--sender", default=None, help="WEBHOOKS_SENDER (default: the app's)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="WEBHOOKS_SEND_CONCURRENCY (default: the app's)")
     args = parser.parse_args()

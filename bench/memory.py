@@ -1,7 +1,7 @@
 """Peak memory of a `flask worker` process delivering 100,000 deliveries.
 
     python -m bench.memory [--database sqlite|postgresql] [--deliveries 100000] [--webhooks 10]
-                           [--workers 1] [--concurrency N] [--sender NAME] [--metrics]
+                           [--workers 1] [--concurrency N] [--metrics]
 
 The deliveries are bulk-inserted, all pending and due, spread over the webhooks (one event per
 10 deliveries); then a real `flask worker` subprocess (DATABASE_URL, the seeding app's
@@ -68,14 +68,12 @@ def seed(url: str, urls: list[str], total: int) -> None:
     log(f"seeded {total} pending deliveries in {time.perf_counter() - started:.1f} s")
 
 
-def worker_env(url: str, concurrency: int | None, sender: str | None = None) -> dict:
+def worker_env(url: str, concurrency: int | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOKS_", "FLASK_"))}
     env.update({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "WEBHOOKS_ALLOWED_HOSTS": "loopback",
                 "SCHEDULER_ENABLED": "0", "PYTHONUNBUFFERED": "1"})
     if concurrency:
         env["WEBHOOKS_SEND_CONCURRENCY"] = str(concurrency)
-    if sender:
-        env["WEBHOOKS_SENDER"] = sender
     return env
 
 
@@ -119,7 +117,7 @@ def scrape(base: str) -> float:
 
 
 def run_workers(url: str, total: int, workers: int, concurrency: int | None, interval: float,
-                timeout: float, sender: str | None = None, metrics: bool = False) -> dict:
+                timeout: float, metrics: bool = False) -> dict:
     """Start the worker(s), sample until nothing is pending, stop them; return the figures.
 
     With several workers, the RSS figures are the largest worker's at each sample.
@@ -134,7 +132,7 @@ def run_workers(url: str, total: int, workers: int, concurrency: int | None, int
             for _ in range(workers)]
     started = time.monotonic()
     procs = [subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT,
-                              env=worker_env(url, concurrency, sender), stdout=handle,
+                              env=worker_env(url, concurrency), stdout=handle,
                               stderr=subprocess.STDOUT) for handle in logs]
     first_done = done_at = None
     try:
@@ -220,8 +218,6 @@ def main() -> None:
                         help="worker processes sharing the backlog (throughput with several)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="WEBHOOKS_SEND_CONCURRENCY for the worker (default: the app's)")
-    parser.add_argument("--sender", default=None,
-                        help="WEBHOOKS_SENDER for the worker (default: the app's)")
     parser.add_argument("--metrics", action="store_true",
                         help="also run a web process and scrape /metrics at every sample")
     parser.add_argument("--interval", type=float, default=0.5)
@@ -232,10 +228,10 @@ def main() -> None:
     with receiver_process() as (base, _), scratch_database(args.database) as url:
         seed(url, [f"{base}/w{i}" for i in range(args.webhooks)], args.deliveries)
         figures = run_workers(url, args.deliveries, args.workers, args.concurrency,
-                              args.interval, args.timeout, args.sender, args.metrics)
+                              args.interval, args.timeout, args.metrics)
     emit("memory", figures,
          {"deliveries": args.deliveries, "webhooks": args.webhooks, "workers": args.workers,
-          "send_concurrency": args.concurrency or "default", "sender": args.sender or "default",
+          "send_concurrency": args.concurrency or "default",
           "sample_interval_s": args.interval, "metrics_scraped": args.metrics,
           "process": "flask worker (subprocess)", "load_average_before": load_before}, url)
 

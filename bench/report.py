@@ -34,11 +34,6 @@ def rows(runs: dict[str, dict]) -> list[tuple[str, str, str]]:
                         f"{f['deliveries_per_s']:,.0f}/s vs bare `requests` "
                         f"{f['bare_requests_per_s']:,.0f}/s (ratio {f['ratio']:.2f})",
                         "≥ 0.8 × bare requests"))
-    f = fig("throughput_sqlite_requests")
-    if f:
-        out.append(("the same with `WEBHOOKS_SENDER=requests`",
-                    f"{f['deliveries_per_s']:,.0f}/s vs {f['bare_requests_per_s']:,.0f}/s "
-                    f"(ratio {f['ratio']:.2f})", "(the alternative)"))
     one, two = fig("workers_postgresql_1"), fig("workers_postgresql_2")
     if one and two:
         out.append(("PostgreSQL, `flask worker` processes, 30,000 deliveries",
@@ -49,15 +44,12 @@ def rows(runs: dict[str, dict]) -> list[tuple[str, str, str]]:
         out.append(("ingest-to-receipt latency at 50 events/s",
                     f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
                     "p50 ≤ 20 ms, p99 ≤ 150 ms"))
-    for name in ("hanging_sqlite", "hanging_sqlite_requests"):
-        f = fig(name)
-        if f:
-            r = f["ratios"]
-            sender = runs[name]["settings"].get("sender", "")
-            out.append((f"1 endpoint hanging to the timeout, 9 healthy ({sender})",
-                        f"healthy throughput {r['capacity_throughput']:.2f}×, "
-                        f"p99 {r['p99']:.2f}× of a run without it",
-                        "within 1.2×"))
+    f = fig("hanging_sqlite")
+    if f:
+        r = f["ratios"]
+        out.append(("1 endpoint hanging to the timeout, 9 healthy",
+                    f"healthy throughput {r['capacity_throughput']:.2f}×, "
+                    f"p99 {r['p99']:.2f}× of a run without it", "within 1.2×"))
     for db in ("sqlite", "postgresql"):
         f = fig(f"ingest_{db}")
         if f:
@@ -73,23 +65,17 @@ def rows(runs: dict[str, dict]) -> list[tuple[str, str, str]]:
             ui = max(v["p95_ms"] for k, v in cases.items() if k.startswith("ui"))
             out.append((f"deliveries list at 1,000,000 deliveries, {db} (worst case p95)",
                         f"API {api:.1f} ms, page {ui:.1f} ms", "p95 ≤ 50 ms"))
-    for name in ("memory_sqlite", "memory_sqlite_requests"):
-        f = fig(name)
-        if f:
-            sender = runs[name]["settings"].get("sender", "default")
-            sender = "asyncio, the default" if sender == "default" else sender
-            out.append((f"worker sending 100,000 deliveries ({sender} sender)",
-                        f"peak RSS {max(f['peak_rss_mb'], f['peak_rss_hwm_mb']):.0f} MB, "
-                        f"+{f['rss_growth_10_to_90_mb']:.1f} MB from 10% to 90%, "
-                        f"{f['deliveries_per_s']:,.0f}/s", "≤ 200 MB, flat"))
-    for name in ("slow_sqlite", "slow_sqlite_requests"):
-        f = fig(name)
-        if f:
-            curve = ", ".join(f"{p['concurrency']}: {p['deliveries_per_s']:,.0f}"
-                              for p in f["curve"])
-            sender = runs[name]["settings"].get("sender", "")
-            out.append((f"100 receivers answering after 200 ms ({sender}), deliveries/s by "
-                        "`WEBHOOKS_SEND_CONCURRENCY`", curve, "reported"))
+    f = fig("memory_sqlite")
+    if f:
+        out.append(("worker sending 100,000 deliveries",
+                    f"peak RSS {max(f['peak_rss_mb'], f['peak_rss_hwm_mb']):.0f} MB, "
+                    f"+{f['rss_growth_10_to_90_mb']:.1f} MB from 10% to 90%, "
+                    f"{f['deliveries_per_s']:,.0f}/s", "≤ 200 MB, flat"))
+    f = fig("slow_sqlite")
+    if f:
+        curve = ", ".join(f"{p['concurrency']}: {p['deliveries_per_s']:,.0f}" for p in f["curve"])
+        out.append(("100 receivers answering after 200 ms, deliveries/s by "
+                    "`WEBHOOKS_SEND_CONCURRENCY`", curve, "reported"))
     return out
 
 

@@ -2,7 +2,7 @@
 WEBHOOKS_SEND_CONCURRENCY values: the curve the default is chosen from.
 
     python -m bench.slow [--database sqlite|postgresql] [--concurrency 8,16,32,64,128,256]
-                         [--delay-ms 200] [--webhooks 100] [--deliveries N] [--sender NAME]
+                         [--delay-ms 200] [--webhooks 100] [--deliveries N]
 
 For each concurrency, a fresh database gets a backlog of pending deliveries spread evenly
 over the webhooks (bulk-inserted, one event per webhook round), and one Dispatcher works it
@@ -35,18 +35,16 @@ def log(message: str) -> None:
 
 
 def point(kind: str, base: str, webhooks: int, concurrency: int, total: int,
-          delay_ms: float, sender: str | None) -> tuple[dict, str]:
+          delay_ms: float) -> tuple[dict, str]:
     urls = [f"{base}/w{i}" for i in range(webhooks)]
-    extra = {"WEBHOOKS_SENDER": sender} if sender else {}
     with scratch_database(kind) as url, \
-            scratch_app(url, urls, WEBHOOKS_SEND_CONCURRENCY=concurrency, **extra) as (app, _):
+            scratch_app(url, urls, WEBHOOKS_SEND_CONCURRENCY=concurrency) as (app, _):
         quiet_logs()
         ids = list(db.session.scalars(select(Webhook.id).order_by(Webhook.id)))
         db.session.commit()
         with db.engine.begin() as conn:
             seed_deliveries(conn, ids, total, per_event=webhooks)
         analyze(db.engine)
-        used = app.config["WEBHOOKS_SENDER"]
         dispatcher = Dispatcher(sessionmaker(bind=db.engine, expire_on_commit=False),
                                 sender_for(app), app.extensions["secret_box"].decrypt,
                                 app.config["DELIVERY"])
@@ -62,8 +60,7 @@ def point(kind: str, base: str, webhooks: int, concurrency: int, total: int,
     return {"concurrency": concurrency, "deliveries": total,
             "deliveries_per_s": round(rate, 1), "ideal_per_s": round(ideal, 1),
             "efficiency": round(rate / ideal, 3), "seconds": round(elapsed, 2),
-            "cpu_cores_used": round(cpu / elapsed, 2), "not_success": failed,
-            "sender": used}, url
+            "cpu_cores_used": round(cpu / elapsed, 2), "not_success": failed}, url
 
 
 def main() -> None:
@@ -73,7 +70,6 @@ def main() -> None:
                         help="comma-separated WEBHOOKS_SEND_CONCURRENCY values")
     parser.add_argument("--delay-ms", type=float, default=200)
     parser.add_argument("--webhooks", type=int, default=100)
-    parser.add_argument("--sender", default=None, help="WEBHOOKS_SENDER (default: the app's)")
     parser.add_argument("--deliveries", type=int, default=None,
                         help="per point (default: concurrency × 50, from 1,000 to 10,000)")
     args = parser.parse_args()
@@ -84,13 +80,13 @@ def main() -> None:
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             total = args.deliveries or max(1000, min(10000, concurrency * 50))
             figures, url = point(args.database, base, args.webhooks, concurrency, total,
-                                 args.delay_ms, args.sender)
+                                 args.delay_ms)
             curve.append(figures)
             log(f"concurrency {concurrency:4d}: {curve[-1]}")
     best = max(curve, key=lambda p: p["deliveries_per_s"])
     emit("slow", {"curve": curve, "best_concurrency": best["concurrency"],
                   "best_deliveries_per_s": best["deliveries_per_s"]},
-         {"webhooks": args.webhooks, "delay_ms": args.delay_ms, "sender": curve[-1]["sender"],
+         {"webhooks": args.webhooks, "delay_ms": args.delay_ms,
           "deliveries_per_point": args.deliveries or "concurrency × 50, 1,000 to 10,000",
           "load_average_before": load_before}, url)
 

@@ -2,10 +2,9 @@
 `requests` sender with the same thread count and no database.
 
     python -m bench.throughput [--database sqlite|postgresql] [--deliveries 5000] [--webhooks 10]
-                               [--sender requests|asyncio] [--concurrency N] [--delay-ms 200]
-                               [--no-bare]
+                               [--concurrency N] [--delay-ms 200] [--no-bare]
 
-`--sender` picks WEBHOOKS_SENDER; `--concurrency` (WEBHOOKS_SEND_CONCURRENCY, the attempts in
+`--concurrency` (WEBHOOKS_SEND_CONCURRENCY, the attempts in
 flight) defaults to 32, the setting's default.
 `--delay-ms` makes the receiver answer after that long (slow receivers); `--no-bare` skips the
 bare `requests` figure.
@@ -22,7 +21,6 @@ import requests
 from sqlalchemy.orm import sessionmaker
 
 from webhooks.clock import utcnow
-from webhooks.config import SENDERS
 from webhooks.delivery.dispatcher import Dispatcher
 from webhooks.extensions import db
 from webhooks.ingest import store_event
@@ -50,11 +48,9 @@ def bare_requests(urls: list[str], total: int, threads: int) -> float:
     return total / (time.perf_counter() - started)
 
 
-def service(database_url: str, urls: list[str], total: int, concurrency: int,
-            sender: str) -> float:
+def service(database_url: str, urls: list[str], total: int, concurrency: int) -> float:
     """Deliveries per second through claim, sign, send and record."""
-    with scratch_app(database_url, urls, WEBHOOKS_SEND_CONCURRENCY=concurrency,
-                     WEBHOOKS_SENDER=sender) as (app, _):
+    with scratch_app(database_url, urls, WEBHOOKS_SEND_CONCURRENCY=concurrency) as (app, _):
         events = total // len(urls)
         for task in range(events):
             store_event(db.session, 774, task_created(task), utcnow())
@@ -73,7 +69,6 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--webhooks", type=int, default=10)
-    parser.add_argument("--sender", default=SENDERS[0], choices=SENDERS)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="attempts in flight (default: the sender's default)")
     parser.add_argument("--delay-ms", type=float, default=0, help="the receivers' answer time")
@@ -85,13 +80,13 @@ def main() -> None:
             scratch_database(args.database) as url:
         urls = [f"{base}/w{i}" for i in range(args.webhooks)]
         baseline = None if args.no_bare else bare_requests(urls, args.deliveries, concurrency)
-        ours = service(url, urls, args.deliveries, concurrency, args.sender)
+        ours = service(url, urls, args.deliveries, concurrency)
         figures = {"deliveries_per_s": round(ours, 1)}
         if baseline is not None:
             figures.update(bare_requests_per_s=round(baseline, 1),
                            ratio=round(ours / baseline, 3))
         emit("throughput", figures,
-             {"deliveries": args.deliveries, "webhooks": args.webhooks, "sender": args.sender,
+             {"deliveries": args.deliveries, "webhooks": args.webhooks,
               "concurrency": concurrency, "delay_ms": args.delay_ms}, url)
 
 

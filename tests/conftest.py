@@ -1,10 +1,5 @@
 """Fixtures: an app on a fresh database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
-a real HTTP receiver on 127.0.0.1, a fake clock, and helpers to drive the dispatcher.
-
-Senders: the modules in BOTH_SENDERS run every test that sends once per sender (`requests`,
-`asyncio`); everything else uses WEBHOOKS_TEST_SENDER (default `asyncio`, the product's
-default). Setting WEBHOOKS_TEST_SENDER runs the whole suite, those modules included, on that
-one sender."""
+a real HTTP receiver on 127.0.0.1, a fake clock, and helpers to drive the dispatcher."""
 from __future__ import annotations
 
 import os
@@ -22,9 +17,8 @@ from sqlalchemy.orm import sessionmaker
 
 from webhooks import create_app
 from webhooks.auth import create_token, create_user
-from webhooks.delivery.async_sender import AsyncioSender
 from webhooks.delivery.dispatcher import Dispatcher
-from webhooks.delivery.sender import RequestsSender
+from webhooks.delivery.sender import AsyncioSender
 from webhooks.extensions import db
 from webhooks.models import Base, Project
 from webhooks.scheduler import sender_for
@@ -42,10 +36,6 @@ if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgresql"]
-SENDERS = {"requests": RequestsSender, "asyncio": AsyncioSender}
-TEST_SENDER = os.environ.get("WEBHOOKS_TEST_SENDER", "")
-# the wire rules, the send-time host checks and the delivery rules end to end
-BOTH_SENDERS = {"tests.test_sender", "tests.test_hosts", "tests.test_delivery"}
 
 
 class FakeClock:
@@ -119,28 +109,13 @@ def config_overrides():
     return {}
 
 
-def pytest_generate_tests(metafunc):
-    """Run the tests of BOTH_SENDERS that send once per sender, unless one is chosen."""
-    if ("sender_kind" in metafunc.fixturenames and not TEST_SENDER
-            and metafunc.module.__name__ in BOTH_SENDERS):
-        metafunc.parametrize("sender_kind", list(SENDERS), indirect=True)
-
-
 @pytest.fixture
-def sender_kind(request) -> str:
-    """`requests` or `asyncio`: the sender the app and `make_sender` use."""
-    kind = getattr(request, "param", None) or TEST_SENDER or "asyncio"
-    assert kind in SENDERS, f"WEBHOOKS_TEST_SENDER must be one of {list(SENDERS)}"
-    return kind
-
-
-@pytest.fixture
-def make_sender(sender_kind):
-    """make_sender(policy, **options): a sender of the kind under test, closed after the test."""
+def make_sender():
+    """make_sender(policy, **options): a sender, closed after the test."""
     made = []
 
     def make(policy, **options):
-        made.append(SENDERS[sender_kind](policy, **options))
+        made.append(AsyncioSender(policy, **options))
         return made[-1]
 
     yield make
@@ -149,14 +124,13 @@ def make_sender(sender_kind):
 
 
 @pytest.fixture
-def app(database_url, config_overrides, clock, sender_kind):
+def app(database_url, config_overrides, clock):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WEBHOOKS_ALLOWED_HOSTS": "loopback",
         "WEBHOOKS_TIMEOUT_SECONDS": 2.0,
-        "WEBHOOKS_SENDER": sender_kind,
         "CLOCK": clock,
         **config_overrides,
     })

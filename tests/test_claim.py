@@ -15,7 +15,7 @@ from webhooks.dbtx import writing
 from webhooks.delivery.claim import claim_due
 from webhooks.delivery.dispatcher import Dispatcher
 from webhooks.delivery.record import Finished, record_outcomes
-from webhooks.delivery.sender import Outcome
+from webhooks.delivery.ports import Outcome
 from webhooks.extensions import db
 from webhooks.models import Delivery, DeliveryAttempt
 

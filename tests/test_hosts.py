@@ -10,7 +10,7 @@ import pytest
 from webhooks.delivery import hosts
 from webhooks.delivery.hosts import (SETTING, HostNotAllowed, HostPolicy, allowed_addresses,
                                      check_url, classify)
-from webhooks.delivery.sender import OutgoingRequest
+from webhooks.delivery.ports import OutgoingRequest
 
 EXTERNAL = HostPolicy.parse("external")
 PUBLIC_V4 = "93.184.216.34"

@@ -1,23 +1,19 @@
-"""Both senders against a real receiver on 127.0.0.1: the wire rules of SPEC §4.
-
-Every test runs once per sender (`requests`, `asyncio`; see `sender_kind` in conftest.py).
-"""
+"""The sender against a real receiver on 127.0.0.1: the wire rules of SPEC §4."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
 import time
 
 import pytest
+import trustme
 
 from webhooks import create_app
 from webhooks.config import ConfigError, from_environment
-from webhooks.delivery.async_sender import AsyncioSender
 from webhooks.delivery.hosts import HostPolicy
-from webhooks.delivery.sender import OutgoingRequest, RequestsSender
+from webhooks.delivery.ports import OutgoingRequest
+from webhooks.delivery.sender import AsyncioSender, _tls_context
 from webhooks.extensions import db
 from webhooks.scheduler import sender_for
 
@@ -382,46 +378,32 @@ def test_a_kept_alive_connection_closed_by_the_receiver_meanwhile_is_replaced(se
 # --- TLS ----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 and localhost: (cert path, key path)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webhooks test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+def private_ca(tmp_path_factory):
+    """A private CA made for this test, and a certificate it issued for 127.0.0.1 and
+    localhost: (CA certificate path, server certificate chain path, key path)."""
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
     folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+    paths = folder / "ca.pem", folder / "chain.pem", folder / "key.pem"
+    ca.cert_pem.write_to_path(str(paths[0]))
+    for blob in server.cert_chain_pems:
+        blob.write_to_path(str(paths[1]), append=True)
+    server.private_key_pem.write_to_path(str(paths[2]))
+    return tuple(str(p) for p in paths)
 
 
 @pytest.fixture
-def tls_receiver(certificate):
+def tls_receiver(private_ca):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
+    context.load_cert_chain(*private_ca[1:])
     server = Receiver(ssl_context=context)
     yield server
     server.close()
 
 
 @pytest.fixture
-def trusting_sender(certificate, make_sender):
-    return make_sender(LOOPBACK, concurrency=4, verify=certificate[0])
+def trusting_sender(private_ca, make_sender):
+    return make_sender(LOOPBACK, concurrency=4, ca_bundle=private_ca[0])
 
 
 def test_https_to_a_plain_http_port_is_a_tls_error(sender, receiver):
@@ -507,36 +489,44 @@ def test_a_trickled_tls_handshake_is_cut_at_the_deadline(sender):
     assert outcome.error == "timed out after 1 s"
 
 
-# --- choosing the sender ------------------------------------------------------------------------
+# --- WEBHOOKS_CA_BUNDLE and the app's sender ---------------------------------------------------
 
-@pytest.mark.parametrize("environ, sender, concurrency", [
-    ({}, "asyncio", 32),
-    ({"WEBHOOKS_SENDER": "requests"}, "requests", 32),
-    ({"WEBHOOKS_SENDER": " AsyncIO "}, "asyncio", 32),
-    ({"WEBHOOKS_SENDER": "asyncio", "WEBHOOKS_SEND_CONCURRENCY": "64"}, "asyncio", 64),
-    ({"WEBHOOKS_SENDER": "requests", "WEBHOOKS_SEND_CONCURRENCY": "8"}, "requests", 8),
-])
-def test_webhooks_sender_picks_the_sender_and_its_default_concurrency(
-        environ, sender, concurrency, tmp_path):
-    config = from_environment(environ, str(tmp_path))
-    assert (config["WEBHOOKS_SENDER"], config["WEBHOOKS_SEND_CONCURRENCY"]) == (sender,
-                                                                                concurrency)
+def test_webhooks_ca_bundle_trusts_a_private_ca_besides_the_usual_ones(private_ca, tls_receiver,
+                                                                      tmp_path):
+    config = from_environment({"WEBHOOKS_CA_BUNDLE": private_ca[0]}, str(tmp_path))
+    app = create_app({**config, "TESTING": True, "SECRET_KEY": "k",
+                      "WEBHOOKS_ALLOWED_HOSTS": "loopback",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    sender = sender_for(app)
+    try:
+        assert type(sender) is AsyncioSender and sender_for(app) is sender
+        outcome = sender.send(request(tls_receiver.url()))
+        assert outcome.ok, outcome.error
+        assert tls_receiver.wait_for(1)[0].headers["X-Webhook-Event"] == "task.updated"
+    finally:
+        sender.close()
+        with app.app_context():
+            db.engine.dispose()
+    usual = _tls_context(None).get_ca_certs()
+    assert len(usual) > 100  # certifi's, all still trusted
+    with_private = _tls_context(private_ca[0]).get_ca_certs()
+    assert len(with_private) == len(usual) + 1 and all(c in with_private for c in usual)
 
 
-def test_an_unknown_sender_is_refused_naming_the_setting(tmp_path):
-    with pytest.raises(ConfigError, match="WEBHOOKS_SENDER must be one of asyncio, requests"):
-        from_environment({"WEBHOOKS_SENDER": "curl"}, str(tmp_path))
+@pytest.mark.parametrize("value", ["/no/such/file.pem", "__file__"])
+def test_an_unreadable_ca_bundle_stops_the_service_at_start(value, tmp_path):
+    path = __file__ if value == "__file__" else value  # a file, but no certificate in it
+    with pytest.raises(ConfigError, match="WEBHOOKS_CA_BUNDLE must be a readable PEM file"):
+        from_environment({"WEBHOOKS_CA_BUNDLE": path}, str(tmp_path))
 
 
-@pytest.mark.parametrize("kind, cls", [("requests", RequestsSender), ("asyncio", AsyncioSender)])
-def test_the_app_sends_with_the_chosen_sender(kind, cls, tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "WEBHOOKS_SENDER": kind,
+def test_without_a_ca_bundle_the_app_sends_with_the_usual_cas_and_its_policy(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite3'}",
                       "WEBHOOKS_SEND_CONCURRENCY": 5})
     sender = sender_for(app)
     try:
-        assert type(sender) is cls and sender_for(app) is sender
-        assert sender.policy == HostPolicy.parse("external")
+        assert sender.ca_bundle is None and sender.policy == HostPolicy.parse("external")
     finally:
         sender.close()
         with app.app_context():

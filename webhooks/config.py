@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,6 @@ def _delays(raw: str) -> tuple[float, ...]:
     return tuple(_number("WEBHOOKS_RETRY_DELAYS", p, 0) for p in parts)
 
 
-SENDERS = ("asyncio", "requests")  # the first is the default
 LOG_FORMATS = ("text", "json")
 
 
@@ -53,6 +53,18 @@ def _one_of(name: str, choices: tuple[str, ...]):
             raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
         return value
     return parse
+
+
+def _ca_bundle(path: str) -> str | None:
+    """A PEM file of CA certificates that exists and parses, or None when unset."""
+    if not path:
+        return None
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"WEBHOOKS_CA_BUNDLE must be a readable PEM file of CA certificates: "
+                          f"{path!r}: {exc}") from None
+    return path
 
 
 def _duration_days(raw: str) -> float:
@@ -95,13 +107,13 @@ _ENV = {
     "WEBHOOKS_ALLOWED_HOSTS": ("external", str),
     "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
     "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
-    "WEBHOOKS_SENDER": (SENDERS[0], _one_of("WEBHOOKS_SENDER", SENDERS)),
     "WEBHOOKS_METRICS_TOKEN": ("", str.strip),
     "WEBHOOKS_LOG_FORMAT": (LOG_FORMATS[0], _one_of("WEBHOOKS_LOG_FORMAT", LOG_FORMATS)),
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
     "WEBHOOKS_SESSION_HOURS": ("168", lambda v: _number("WEBHOOKS_SESSION_HOURS", v, 0.01)),
     "SECRET_KEY_FALLBACKS": ("", lambda v: [k.strip() for k in v.split(",") if k.strip()]),
+    "WEBHOOKS_CA_BUNDLE": ("", lambda v: _ca_bundle(v.strip())),
 }
 
 

@@ -22,24 +22,21 @@ from .dbtx import writing
 from .delivery.dispatcher import Dispatcher
 from .delivery.hosts import HostPolicy
 from .delivery.prune import prune
-from .delivery.sender import RequestsSender, Sender
+from .delivery.ports import Sender
+from .delivery.sender import AsyncioSender
 from .extensions import db
 
 log = logging.getLogger("webhooks.scheduler")
 
 
 def sender_for(app: Flask) -> Sender:
-    """The app's sender (WEBHOOKS_SENDER), made on first use, shared by dispatch and test sends."""
+    """The app's sender, made on first use, shared by dispatch and test sends."""
     sender = app.extensions.get("webhooks_sender")
     if sender is None:
         settings = app.config["DELIVERY"]
-        kind: type = RequestsSender
-        if app.config.get("WEBHOOKS_SENDER") == "asyncio":
-            from .delivery.async_sender import AsyncioSender  # imports aiohttp only if chosen
-            kind = AsyncioSender
-        sender = kind(HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"]),
-                      settings.max_in_flight, settings.max_response_bytes,
-                      settings.kept_response_bytes)
+        sender = AsyncioSender(HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"]),
+                               settings.max_in_flight, settings.max_response_bytes,
+                               settings.kept_response_bytes, app.config["WEBHOOKS_CA_BUNDLE"])
         app.extensions["webhooks_sender"] = sender
     return sender
 

@@ -26,7 +26,7 @@ from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .counters import Tally
 from .record import INACTIVE, Finished, log_attempts, record_outcomes
-from .sender import OutgoingRequest, Outcome, Sender
+from .ports import OutgoingRequest, Outcome, Sender
 from .signing import sign, standard_signature
 
 log = logging.getLogger("webhooks.delivery")

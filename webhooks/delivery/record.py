@@ -16,7 +16,7 @@ from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
 from .claim import Claimed
 from .counters import Tally
 from .policy import apply_outcomes, next_attempt
-from .sender import Outcome
+from .ports import Outcome
 
 INACTIVE = "webhook inactive"
 log = logging.getLogger("webhooks.delivery")
