@@ -31,6 +31,7 @@ worker: venv
 	$(BIN)/flask worker
 
 test: dev
+	$(BIN)/ruff check .
 	$(BIN)/pytest -n $${PYTEST_WORKERS:-4} --dist worksteal $(PYTEST_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.

@@ -63,7 +63,8 @@ def load(url: str, total: int) -> tuple[int, str, dict]:
         measured, minor = ids[0], ids[1]
         cursors = {}
         for webhook, status in ((measured, None), (measured, "failed"), (minor, "pending")):
-            where = [Delivery.webhook_id == webhook] + ([Delivery.status == status] if status else [])
+            where = [Delivery.webhook_id == webhook]
+            where += [Delivery.status == status] if status else []
             count = db.session.scalar(select(func.count()).select_from(Delivery).where(*where))
             cursors[webhook, status] = db.session.scalar(
                 select(Delivery.id).where(*where).order_by(Delivery.id)
@@ -73,7 +74,8 @@ def load(url: str, total: int) -> tuple[int, str, dict]:
         failed = db.session.scalar(select(func.count()).select_from(Delivery)
                                    .where(Delivery.webhook_id == measured,
                                           Delivery.status == "failed"))
-    log(f"loaded {total} deliveries and {events} events in {loaded:.1f} s, ANALYZE {analyzed:.1f} s")
+    log(f"loaded {total} deliveries and {events} events in {loaded:.1f} s, "
+        f"ANALYZE {analyzed:.1f} s")
     return (measured, minor), token, {"load_s": round(loaded, 1), "analyze_s": round(analyzed, 1),
                              "events": events, "webhook_rows": rows, "webhook_failed_rows": failed,
                              "deep_before": cursors}
@@ -127,7 +129,8 @@ def explain(engine, statement: str, parameters) -> str:
     return "\n".join(f"  {r[0]}" for r in rows)
 
 
-def measure(url: str, webhooks: tuple[int, int], token: str, deep: dict, requests: int) -> tuple[dict, dict]:
+def measure(url: str, webhooks: tuple[int, int], token: str, deep: dict,
+            requests: int) -> tuple[dict, dict]:
     """p50/p95 per case through the test client, and the deliveries queries seen per case."""
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
                       "WEBHOOKS_ALLOWED_HOSTS": "loopback", "SCHEDULER_ENABLED": False})
@@ -178,7 +181,8 @@ def measure(url: str, webhooks: tuple[int, int], token: str, deep: dict, request
         figures[name] = {"p50_ms": round(percentile(values, 50), 2),
                          "p95_ms": round(percentile(values, 95), 2),
                          "mean_ms": round(statistics.mean(values), 2), "queries": count}
-        log(f"{name:22s} p50 {figures[name]['p50_ms']:7.2f} ms  p95 {figures[name]['p95_ms']:7.2f} ms"
+        log(f"{name:22s} p50 {figures[name]['p50_ms']:7.2f} ms  "
+            f"p95 {figures[name]['p95_ms']:7.2f} ms"
             f"  ({count} queries, {size} bytes)")
     log("\nquery plans of the deliveries queries, per case (EXPLAIN QUERY PLAN on SQLite, "
         "EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL):")

@@ -9,7 +9,6 @@ import argparse
 import statistics
 import time
 
-
 from .common import emit, receiver_process, scratch_database
 from .scratch import paced_ingest, scratch_app
 

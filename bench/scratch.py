@@ -17,7 +17,8 @@ PROJECT = 774
 @contextmanager
 def scratch_app(database_url: str, urls: list[str], **config):
     """Yield (app, token) with one project whose webhooks point at `urls` (all events)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database_url,
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench",
+                      "SQLALCHEMY_DATABASE_URI": database_url,
                       "WEBHOOKS_ALLOWED_HOSTS": "loopback", **config})
     quiet_logs()  # in-process benchmarks leave the per-attempt INFO line off the terminal
     with app.app_context():
@@ -132,7 +133,8 @@ def seed_deliveries(connection, webhook_ids: list[int], total: int, *,
     connection.execute(text(
         f"{prefix}INSERT INTO events (id, project_id, type, body, idempotency_key, "
         f"delivery_count, created_at) SELECT 'evt_{tag}_' || (n - 1), {PROJECT}, "
-        f"'task.created', :body, NULL, {per_event}, {ts(f'(n - 1) * {per_event * step_seconds:.6f}')} "
+        f"'task.created', :body, NULL, {per_event}, "
+        f"{ts(f'(n - 1) * {per_event * step_seconds:.6f}')} "
         f"FROM {seq}"), {"events": events, "start": start,
                          "body": json.dumps(task_created(1), separators=(",", ":"))})
 
@@ -144,7 +146,8 @@ def seed_deliveries(connection, webhook_ids: list[int], total: int, *,
     statuses, upto = [], 0
     for status, percent in mix:
         upto += percent
-        statuses.append(f"WHEN (n * 2654435761) % 4294967296 / 65536 % 100 < {upto} THEN '{status}'")
+        statuses.append(
+            f"WHEN (n * 2654435761) % 4294967296 / 65536 % 100 < {upto} THEN '{status}'")
     status_sql = f"CASE {' '.join(statuses)} END"
     created = ts(f"n * {step_seconds:.6f}")
     prefix, seq = source(":total")

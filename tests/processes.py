@@ -56,7 +56,7 @@ class Process:
     see `kill_strays`.
     """
 
-    running: set["Process"] = set()
+    running: set[Process] = set()
 
     def __init__(self, env: dict, log: Path, *args: str, cwd: Path = ROOT):
         self.log = log

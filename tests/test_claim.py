@@ -14,13 +14,12 @@ from sqlalchemy.orm import sessionmaker
 from webhooks.dbtx import writing
 from webhooks.delivery.claim import claim_due
 from webhooks.delivery.dispatcher import Dispatcher
-from webhooks.delivery.record import Finished, record_outcomes
 from webhooks.delivery.ports import Outcome
+from webhooks.delivery.record import Finished, record_outcomes
 from webhooks.extensions import db
 from webhooks.models import Delivery, DeliveryAttempt
 
 from .helpers import seed_backlog
-
 
 
 @pytest.fixture

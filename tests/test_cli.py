@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from sqlalchemy import func, select
 
 from webhooks.auth import authenticate_token
@@ -26,7 +24,8 @@ def test_users_create_with_password_from_stdin(runner, app):
 
 
 def test_users_create_with_password_prompt(runner, app):
-    result = invoke(runner, "users", "create", "bob@example.com", input="long-password\nlong-password\n")
+    result = invoke(runner, "users", "create", "bob@example.com",
+                    input="long-password\nlong-password\n")
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(User.is_admin)) is False
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from webhooks.delivery.dispatcher import Dispatcher
-from webhooks.delivery.ports import OutgoingRequest, Outcome
+from webhooks.delivery.ports import Outcome, OutgoingRequest
 from webhooks.extensions import db
 from webhooks.models import Delivery
 

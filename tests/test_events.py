@@ -10,7 +10,12 @@ import pytest
 
 from webhooks.delivery.signing import sign, verify
 from webhooks.events import (
-    EVENT_TYPES, EventError, encode_body, parse_json, validate, webhook_test_body,
+    EVENT_TYPES,
+    EventError,
+    encode_body,
+    parse_json,
+    validate,
+    webhook_test_body,
 )
 
 NOW = datetime(2026, 3, 22, 12, 0, 0, 123456)
@@ -467,7 +472,7 @@ def test_webhook_test_body_has_documented_keys():
                     "webhookId": 5, "goalId": 774, "initiatorId": None}
 
 
-SIGN_BODY = '{"event":"task.created","name":"Überprüfung"}'.encode("utf-8")
+SIGN_BODY = '{"event":"task.created","name":"Überprüfung"}'.encode()
 SIGN_SECRET = "whsec_ü-test"
 
 

@@ -7,14 +7,18 @@ import json
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis import checks as sc
 
 from webhooks.events import (
-    EVENT_TYPES, SPRINT_EVENTS, TASK_EVENTS, TIME_ENTRY_EVENTS, encode_body,
+    EVENT_TYPES,
+    SPRINT_EVENTS,
+    TASK_EVENTS,
+    TIME_ENTRY_EVENTS,
+    encode_body,
 )
 from webhooks.extensions import db
 from webhooks.models import Event

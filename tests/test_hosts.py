@@ -8,8 +8,14 @@ import time
 import pytest
 
 from webhooks.delivery import hosts
-from webhooks.delivery.hosts import (SETTING, HostNotAllowed, HostPolicy, allowed_addresses,
-                                     check_url, classify)
+from webhooks.delivery.hosts import (
+    SETTING,
+    HostNotAllowed,
+    HostPolicy,
+    allowed_addresses,
+    check_url,
+    classify,
+)
 from webhooks.delivery.ports import OutgoingRequest
 
 EXTERNAL = HostPolicy.parse("external")

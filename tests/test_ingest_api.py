@@ -18,6 +18,7 @@ from webhooks.delivery.signing import sign
 from webhooks.events import encode_body
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, Event, Project
+
 from .helpers import assert_error
 
 URL = "/api/v1/events"

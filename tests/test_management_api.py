@@ -17,6 +17,7 @@ from webhooks.delivery.signing import sign
 from webhooks.events import EVENT_TYPES
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, DeliveryAttempt, Event, Project, User, Webhook
+
 from .helpers import assert_error
 
 API = "/api/v1"

@@ -20,7 +20,16 @@ import flask_migrate
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, Float, Integer, MetaData, String, Text, create_engine, select,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    create_engine,
+    select,
 )
 
 from webhooks import create_app

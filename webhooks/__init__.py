@@ -49,12 +49,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from .crypto import SecretBox
     from .dbtx import configure_engine
     from .extensions import db, migrate
-    from .crypto import SecretBox
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.instance_path), "migrations"))
+    migrations = os.path.join(os.path.dirname(app.instance_path), "migrations")
+    migrate.init_app(app, db, directory=migrations)
     with app.app_context():
         configure_engine(db.engine)
     app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"],

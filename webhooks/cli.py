@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from alembic.util import CommandError
@@ -15,10 +15,9 @@ from sqlalchemy import select
 
 from . import auth, keys, manage, migrating
 from .crypto import StoredKey
-from .extensions import app_now
 from .dbtx import writing
 from .delivery.prune import prune
-from .extensions import db
+from .extensions import app_now, db
 from .models import Delivery, Project, User, Webhook
 
 users = AppGroup("users", help="Manage users.")
@@ -182,7 +181,7 @@ def _since(raw: str, now):
     except ValueError:
         _fail(f"--since takes an age such as 24h or a date such as 2026-03-22T12:00, not {raw!r}")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 

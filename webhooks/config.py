@@ -106,7 +106,8 @@ _ENV = {
         "10", lambda v: int(_number("WEBHOOKS_MAX_CONSECUTIVE_FAILURES", v, 1))),
     "WEBHOOKS_ALLOWED_HOSTS": ("external", str),
     "WEBHOOKS_RETENTION_DAYS": ("30", _duration_days),
-    "WEBHOOKS_MAX_EVENT_BYTES": ("262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
+    "WEBHOOKS_MAX_EVENT_BYTES": (
+        "262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
     "WEBHOOKS_METRICS_TOKEN": ("", str.strip),
     "WEBHOOKS_LOG_FORMAT": (LOG_FORMATS[0], _one_of("WEBHOOKS_LOG_FORMAT", LOG_FORMATS)),
     "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory

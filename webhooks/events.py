@@ -224,7 +224,8 @@ def _shape(kind: str, data: dict, values: dict) -> int:
     return values["goalId"]
 
 
-def webhook_test_body(webhook_id: int, project_id: int, now: datetime, initiator_id: int | None = None) -> dict:
+def webhook_test_body(webhook_id: int, project_id: int, now: datetime,
+                      initiator_id: int | None = None) -> dict:
     """The body of a `webhook.test` delivery."""
     return {"event": TEST_EVENT, "timestamp": _timestamp({}, now), "webhookId": webhook_id,
             "goalId": project_id, "initiatorId": initiator_id}

@@ -11,8 +11,8 @@ from .crypto import SecretBox, new_webhook_secret
 from .delivery.claim import Claimed, new_token
 from .delivery.dispatcher import build_request
 from .delivery.hosts import HostPolicy, check_url
-from .delivery.record import Finished, record_outcomes
 from .delivery.ports import Outcome, Sender
+from .delivery.record import Finished, record_outcomes
 from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
 from .ingest import new_event_id
 from .models import Delivery, DeliveryStatus, Event, Project, Webhook

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from . import __version__
 from .events import (
-    ASSIGNED_TO_SPRINT, EVENT_TYPES, SPRINT_DELETED, SPRINT_EVENTS, TASK_EVENTS, TEST_EVENT,
-    TIME_ENTRY_EVENTS, WITH_CHANGES,
+    ASSIGNED_TO_SPRINT,
+    EVENT_TYPES,
+    SPRINT_DELETED,
+    SPRINT_EVENTS,
+    TASK_EVENTS,
+    TEST_EVENT,
+    TIME_ENTRY_EVENTS,
+    WITH_CHANGES,
 )
 
 PREFIX = "/api/v1"

@@ -21,8 +21,8 @@ from .clock import iso, utcnow
 from .dbtx import writing
 from .delivery.dispatcher import Dispatcher
 from .delivery.hosts import HostPolicy
-from .delivery.prune import prune
 from .delivery.ports import Sender
+from .delivery.prune import prune
 from .delivery.sender import AsyncioSender
 from .extensions import db
 

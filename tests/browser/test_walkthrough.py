@@ -54,7 +54,8 @@ def test_setup_section_of_the_doc_through_to_a_successful_delivery(page, live_se
     response = requests.post(live_server.url + "/api/v1/events", timeout=10,
                              headers={"Authorization": f"Bearer {token}"},
                              json={"event": "task.updated",
-                                   "task": {"id": 123, "goalId": 774, "description": "Fix login bug"},
+                                   "task": {"id": 123, "goalId": 774,
+                                            "description": "Fix login bug"},
                                    "changes": {"statusId": 5}, "initiatorId": 1})
     assert response.status_code == 202, response.text
     (request,) = receiver.wait_for(1, timeout=10)

@@ -125,7 +125,7 @@ def use(base: str, tokens: dict, ok_url: str, failing_url: str) -> tuple[dict, d
         made = call("POST", f"/api/v1/projects/{project}/webhooks", json={
             "url": url, "events": events})
         secrets[str(made["id"])] = made["secret"]
-    call("POST", f"/api/v1/projects/774/webhooks", json={"url": ok_url + "/off",
+    call("POST", "/api/v1/projects/774/webhooks", json={"url": ok_url + "/off",
                                                          "events": ["task.deleted"]})
     off = call("GET", "/api/v1/projects/774/webhooks")["items"][-1]["id"]
     call("PATCH", f"/api/v1/webhooks/{off}", json={"active": False})

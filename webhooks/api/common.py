@@ -5,11 +5,10 @@ from flask import request
 from sqlalchemy import select
 
 from .. import auth
-from ..extensions import app_now
-from ..history import decode_cursor, encode_cursor
 from ..errors import ApiError
 from ..events import parse_json
-from ..extensions import db
+from ..extensions import app_now, db
+from ..history import decode_cursor, encode_cursor
 from ..models import ApiToken, Delivery, Project, Webhook
 
 MAX_LIMIT = 100
@@ -99,7 +98,8 @@ def webhook_or_404(token: ApiToken, webhook_id: int) -> Webhook:
 
 
 def delivery_or_404(token: ApiToken, delivery_id: int) -> tuple[Delivery, Webhook]:
-    row = db.session.execute(select(Delivery, Webhook).join(Webhook, Webhook.id == Delivery.webhook_id)
+    row = db.session.execute(select(Delivery, Webhook)
+                             .join(Webhook, Webhook.id == Delivery.webhook_id)
                              .where(Delivery.id == delivery_id)).first()
     allowed = reachable(token)
     if row is None or (allowed is not None and row[1].project_id not in allowed):

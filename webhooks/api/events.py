@@ -5,10 +5,9 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from .. import auth
-from ..extensions import app_now
 from ..errors import ApiError
 from ..events import EventError, validate
-from ..extensions import db
+from ..extensions import app_now, db
 from ..ingest import store_event
 from ..models import Project
 from ..scheduler import wake

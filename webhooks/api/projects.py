@@ -5,9 +5,8 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from .. import manage
-from ..extensions import app_now
 from ..errors import ApiError
-from ..extensions import db
+from ..extensions import app_now, db
 from ..models import Project
 from . import serialize
 from .common import json_object, page, page_args, path_id, project_or_404, reachable, require

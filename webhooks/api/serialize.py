@@ -35,4 +35,5 @@ def attempt(a: DeliveryAttempt) -> dict:
 
 
 def delivery_detail(d: Delivery, body: str, attempts: list[DeliveryAttempt]) -> dict:
-    return {**delivery(d), "payload": json.loads(body), "attemptLog": [attempt(a) for a in attempts]}
+    return {**delivery(d), "payload": json.loads(body),
+            "attemptLog": [attempt(a) for a in attempts]}

@@ -5,10 +5,9 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from .. import manage
-from ..extensions import app_now
 from ..delivery.hosts import HostPolicy
 from ..errors import ApiError
-from ..extensions import db
+from ..extensions import app_now, db
 from ..models import Webhook
 from ..scheduler import sender_for
 from . import serialize

@@ -8,7 +8,7 @@ per bucket (not cumulative) and summed up when exposed. No Flask here.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -25,8 +25,8 @@ from ..config import DeliverySettings
 from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .counters import Tally
+from .ports import Outcome, OutgoingRequest, Sender
 from .record import INACTIVE, Finished, log_attempts, record_outcomes
-from .ports import OutgoingRequest, Outcome, Sender
 from .signing import sign, standard_signature
 
 log = logging.getLogger("webhooks.delivery")

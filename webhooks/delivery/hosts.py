@@ -59,7 +59,7 @@ class HostPolicy:
     networks: tuple
 
     @classmethod
-    def parse(cls, raw: str) -> "HostPolicy":
+    def parse(cls, raw: str) -> HostPolicy:
         kinds, names, networks = set(), set(), []
         for token in (t.strip().lower() for t in raw.split(",")):
             if not token:
@@ -131,7 +131,7 @@ def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddres
         try:
             infos = future.result(timeout=max(timeout, 0.001))
         except FutureTimeout:
-            raise socket.timeout(f"DNS lookup of {host} took more than {timeout:.3g} s") from None
+            raise TimeoutError(f"DNS lookup of {host} took more than {timeout:.3g} s") from None
     seen: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])

@@ -6,9 +6,10 @@ attempt can end with live here too, so they read the same wherever an attempt fa
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from .hosts import HostNotAllowed, HostPolicy, IPAddress, allowed_addresses
 

@@ -38,8 +38,15 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 
 from .hosts import HostPolicy, IPAddress
-from .ports import (OutgoingRequest, Outcome, Refusal, connectable, judge_answer, kept_text,
-                    timed_out)
+from .ports import (
+    Outcome,
+    OutgoingRequest,
+    Refusal,
+    connectable,
+    judge_answer,
+    kept_text,
+    timed_out,
+)
 
 try:  # a faster event loop when available; the standard one otherwise
     import uvloop
@@ -145,7 +152,7 @@ def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
 class _Loop:
     """One event loop in its daemon thread, with the session and slots that live on it."""
 
-    def __init__(self, sender: "AsyncioSender"):
+    def __init__(self, sender: AsyncioSender):
         self.loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="send-loop",
                                        daemon=True)
@@ -159,7 +166,7 @@ class _Loop:
             self._stop()
             raise
 
-    async def _open(self, sender: "AsyncioSender"):
+    async def _open(self, sender: AsyncioSender):
         connector = _GuardedConnector(
             resolver=PolicyResolver(sender.policy, self.dns), use_dns_cache=False,
             socket_factory=_guarded_socket(sender.policy), ssl=_tls_context(sender.ca_bundle),
