@@ -34,6 +34,13 @@ UNREADABLE_SECRET = ("webhook secret cannot be decrypted: was SECRET_KEY changed
                      "key in SECRET_KEY_FALLBACKS)")
 
 
+class SecretUnreadable(ValueError):
+    """No key of this process decrypts a stored secret (SECRET_KEY changed, no fallback)."""
+
+    def __init__(self):
+        super().__init__(UNREADABLE_SECRET)
+
+
 def _fernet(secret_key: str) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                info=b"webhooks/webhook-secret-encryption").derive(secret_key.encode("utf-8"))
@@ -62,7 +69,7 @@ class SecretBox:
             try:
                 plain = self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
             except InvalidToken:
-                raise ValueError(UNREADABLE_SECRET) from None
+                raise SecretUnreadable() from None
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[ciphertext] = plain
@@ -78,7 +85,7 @@ class SecretBox:
         try:
             self.decrypt(ciphertext)
             return StoredKey.FALLBACK
-        except ValueError:
+        except SecretUnreadable:
             return StoredKey.UNREADABLE
 
     def rotate(self, ciphertext: str) -> str:
@@ -86,7 +93,7 @@ class SecretBox:
         try:
             return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
         except InvalidToken:
-            raise ValueError(UNREADABLE_SECRET) from None
+            raise SecretUnreadable() from None
 
 
 class StoredKey(enum.Enum):

@@ -7,12 +7,12 @@ from sqlalchemy import delete, select, true, update
 from sqlalchemy.orm import Session
 
 from .config import DeliverySettings
-from .crypto import SecretBox, new_webhook_secret
+from .crypto import SecretBox, SecretUnreadable, new_webhook_secret
 from .delivery.claim import Claimed, new_token
 from .delivery.dispatcher import build_request
 from .delivery.hosts import HostPolicy, check_url
-from .delivery.ports import Outcome, Sender
-from .delivery.record import Finished, record_outcomes
+from .delivery.ports import Sender
+from .delivery.record import Finished, NotSent, record_outcomes
 from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
 from .ingest import new_event_id
 from .models import Delivery, DeliveryStatus, Event, Project, Webhook
@@ -212,15 +212,18 @@ def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender
                         next_attempt_at=None, claim_token=token, created_at=start)
     session.add(delivery)
     session.flush()
-    claimed = Claimed(delivery.id, token, webhook.id, TEST_EVENT, 0, webhook.url,
-                      webhook.secret_encrypted, True, body, webhook.standard_webhooks)
+    claimed = Claimed(delivery_id=delivery.id, token=token, webhook_id=webhook.id,
+                      event_type=TEST_EVENT, cycle_attempts=0, url=webhook.url,
+                      secret_encrypted=webhook.secret_encrypted, active=True, body=body,
+                      standard_webhooks=webhook.standard_webhooks)
     session.commit()  # never hold a transaction across the HTTP call
     try:
-        outcome = sender.send(build_request(claimed, box.decrypt(claimed.secret_encrypted),
-                                            settings))
-    except ValueError as exc:
-        outcome = Outcome(delivery.id, None, 0, str(exc))
-    record_outcomes(session, [Finished(claimed, outcome, start)], now(), settings)
+        request = build_request(claimed, box.decrypt(claimed.secret_encrypted), settings)
+    except SecretUnreadable:
+        finished = Finished.never_sent(claimed, NotSent.SECRET_UNREADABLE, start)
+    else:
+        finished = Finished(claimed, sender.send(request), start)
+    record_outcomes(session, [finished], now(), settings)
     return session.get(Delivery, claimed.delivery_id)
 
 

@@ -38,10 +38,11 @@ def new_token() -> str:
 
 
 _deliveries, _webhooks, _events = Delivery.__table__, Webhook.__table__, Event.__table__
-_DETAILS = (
-    select(_deliveries.c.id, _deliveries.c.webhook_id, _deliveries.c.event_type,
-           _deliveries.c.cycle_attempts, _webhooks.c.url, _webhooks.c.secret_encrypted,
-           _webhooks.c.active, _events.c.body, _webhooks.c.standard_webhooks)
+_DETAILS = (  # labelled with Claimed's field names
+    select(_deliveries.c.id.label("delivery_id"), _deliveries.c.webhook_id,
+           _deliveries.c.event_type, _deliveries.c.cycle_attempts, _webhooks.c.url,
+           _webhooks.c.secret_encrypted, _webhooks.c.active, _events.c.body,
+           _webhooks.c.standard_webhooks)
     .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
     .join(_events, _events.c.id == _deliveries.c.event_id)
 )
@@ -76,7 +77,7 @@ def claim_due(session: Session, now: datetime, limit: int, lease: float,
                                 claim_token=token))
         rows = session.execute(_DETAILS.where(_deliveries.c.id.in_(picked))
                                .order_by(_deliveries.c.id)).all()
-        claimed = [Claimed(r[0], token, *r[1:]) for r in rows]
+        claimed = [Claimed(token=token, **row._mapping) for row in rows]
     if commit:
         session.commit()
     return claimed

@@ -15,6 +15,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -22,14 +26,38 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock, utcnow
 from ..config import DeliverySettings
+from ..crypto import SecretUnreadable
 from ..dbtx import writing
 from .claim import Claimed, claim_due
 from .counters import Tally
 from .ports import Outcome, OutgoingRequest, Sender
-from .record import INACTIVE, Finished, log_attempts, record_outcomes
+from .record import Finished, NotSent, log_attempts, record_outcomes
 from .signing import sign, standard_signature
 
 log = logging.getLogger("webhooks.delivery")
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """An attempt handed to the sender."""
+
+    claimed: Claimed
+    attempted_at: datetime  # by the clock, for the attempt log
+    started: float  # time.monotonic(), to tell when it stalls
+
+
+class Completion(NamedTuple):
+    """A finished send (its delivery id and future), or a nudge (both None)."""
+
+    key: int | None
+    future: Future | None
+
+
+class Exchanged(NamedTuple):
+    """What one turn's transaction did: outcomes recorded, deliveries claimed."""
+
+    recorded: int
+    claimed: list[Claimed]
 
 
 def build_request(claimed: Claimed, secret: str, settings: DeliverySettings,
@@ -79,8 +107,7 @@ class Dispatcher:
         Each turn is one transaction: record what finished, claim as many as there are free
         slots, commit; then send what was claimed and wait for the next completion.
         """
-        # delivery id -> (claimed, attempted_at by the clock, time.monotonic() when submitted)
-        in_flight: dict[int, tuple[Claimed, object, float]] = {}
+        in_flight: dict[int, InFlight] = {}  # by delivery id
         busy: Counter = Counter()
         finished: list[Finished] = []
         recorded = 0
@@ -91,8 +118,9 @@ class Dispatcher:
                     self.on_turn()
                 free = self._free_slots(in_flight)
                 want = free if may_claim and not self.stopping.is_set() else 0
-                written, claimed = self._exchange(session, finished, want, busy)
-                recorded += written
+                turn = self._exchange(session, finished, want, busy)
+                recorded += turn.recorded
+                claimed = turn.claimed
                 finished = []
                 may_claim = want > 0 and len(claimed) == want  # else nothing more is due now
                 for item in claimed:
@@ -110,7 +138,7 @@ class Dispatcher:
     def _free_slots(self, in_flight: dict) -> int:
         """Slots to fill: stalled attempts do not count, but all in flight stay under the cap."""
         cutoff = time.monotonic() - self.stall_after
-        stalled = sum(1 for _, _, started in in_flight.values() if started < cutoff)
+        stalled = sum(1 for attempt in in_flight.values() if attempt.started < cutoff)
         total = len(in_flight)
         return max(0, min(self.settings.concurrency - (total - stalled),
                           self.settings.max_in_flight - total))
@@ -121,16 +149,16 @@ class Dispatcher:
 
     def nudge(self) -> None:
         """Wake a running loop that waits on slow attempts, so it claims new work now."""
-        self._done.put((None, None))
+        self._done.put(Completion(None, None))
 
     def _wait(self):
         try:
             return self._done.get(timeout=self.idle_wait)
         except queue.Empty:
-            return (None, None)
+            return Completion(None, None)
 
     def _exchange(self, session: Session, finished: list[Finished], want: int,
-                  busy: Counter) -> tuple[int, list[Claimed]]:
+                  busy: Counter) -> Exchanged:
         """Record `finished` and claim up to `want` more, in one transaction.
 
         Retries through a short database outage. If recording keeps failing, the outcomes
@@ -151,7 +179,7 @@ class Dispatcher:
                 tally.flush(session)  # last: the shared counter rows are locked briefly
                 session.commit()
                 log_attempts(finished, tally.outcomes)
-                return written, claimed
+                return Exchanged(written, claimed)
             except Exception as exc:
                 session.rollback()
                 transient = isinstance(exc, (OperationalError, InterfaceError))
@@ -159,38 +187,39 @@ class Dispatcher:
                     log.exception("recording %d outcomes and claiming failed; the claims "
                                   "come due again when their lease ends", len(finished))
                     self.stopping.wait(self.idle_wait)
-                    return 0, []
+                    return Exchanged(0, [])
                 log.warning("database unavailable; retrying in %s s", wait, exc_info=True)
                 self.stopping.wait(wait)
-        return 0, []
+        return Exchanged(0, [])
 
     def _start(self, item: Claimed, in_flight, busy) -> list[Finished]:
         """Submit one claimed delivery; an inactive webhook's delivery finishes at once."""
         now = self.clock()
         if not item.active:
-            return [Finished(item, Outcome(item.delivery_id, None, 0, INACTIVE), now)]
+            return [Finished.never_sent(item, NotSent.WEBHOOK_INACTIVE, now)]
         try:
             request = build_request(item, self.decrypt(item.secret_encrypted), self.settings)
-        except ValueError as exc:
-            return [Finished(item, Outcome(item.delivery_id, None, 0, str(exc)), now)]
+        except SecretUnreadable:
+            return [Finished.never_sent(item, NotSent.SECRET_UNREADABLE, now)]
         future = self.sender.submit(request)
-        in_flight[item.delivery_id] = (item, now, time.monotonic())
+        in_flight[item.delivery_id] = InFlight(item, now, time.monotonic())
         busy[item.webhook_id] += 1
-        future.add_done_callback(lambda f, key=item.delivery_id: self._done.put((key, f)))
+        future.add_done_callback(
+            lambda f, key=item.delivery_id: self._done.put(Completion(key, f)))
         return []
 
-    def _take(self, entry, finished: list[Finished], in_flight, busy) -> None:
+    def _take(self, done: Completion, finished: list[Finished], in_flight, busy) -> None:
         """Turn a completed future into a Finished; ignore nudges."""
-        key, future = entry
-        if key is None:
+        if done.key is None:
             return
-        item, attempted_at, _ = in_flight.pop(key)
-        busy[item.webhook_id] -= 1
-        if busy[item.webhook_id] <= 0:
-            del busy[item.webhook_id]
+        attempt = in_flight.pop(done.key)
+        webhook_id = attempt.claimed.webhook_id
+        busy[webhook_id] -= 1
+        if busy[webhook_id] <= 0:
+            del busy[webhook_id]
         try:
-            outcome = future.result()
+            outcome = done.future.result()
         except Exception as exc:  # a sender bug must not lose the delivery's record
-            log.exception("sender failed on delivery %s", key)
-            outcome = Outcome(key, None, 0, f"internal sender error: {exc}")
-        finished.append(Finished(item, outcome, attempted_at))
+            log.exception("sender failed on delivery %s", done.key)
+            outcome = Outcome(done.key, None, 0, f"internal sender error: {exc}")
+        finished.append(Finished(attempt.claimed, outcome, attempt.attempted_at))

@@ -1,10 +1,12 @@
 """Recording outcomes: one transaction per batch, every write guarded by the claim token."""
 from __future__ import annotations
 
+import enum
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -18,27 +20,36 @@ from .counters import Tally
 from .policy import apply_outcomes, next_attempt
 from .ports import Outcome
 
-INACTIVE = "webhook inactive"
 log = logging.getLogger("webhooks.delivery")
+
+
+class NotSent(enum.Enum):
+    """Why an attempt was not made (its value is the error recorded). Neither is retried,
+    and neither counts towards turning the webhook off (SPEC §4)."""
+
+    WEBHOOK_INACTIVE = "webhook inactive"
+    SECRET_UNREADABLE = UNREADABLE_SECRET  # SECRET_KEY changed: our failure, not the receiver's
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """An attempt that has ended (or was never made, for an inactive webhook)."""
+    """An attempt that has ended, or was never made (`not_sent` says why)."""
 
     claimed: Claimed
     outcome: Outcome
     attempted_at: datetime
+    not_sent: NotSent | None = None
 
-    @property
-    def skipped(self) -> bool:
-        return self.outcome.error == INACTIVE and self.outcome.http_code is None
+    @classmethod
+    def never_sent(cls, claimed: Claimed, why: NotSent, now: datetime) -> Finished:
+        return cls(claimed, Outcome(claimed.delivery_id, None, 0, why.value), now, why)
 
-    @property
-    def unsendable(self) -> bool:
-        """Never sent because the secret cannot be decrypted (SECRET_KEY changed): our
-        failure, not the receiver's."""
-        return self.outcome.error == UNREADABLE_SECRET and self.outcome.http_code is None
+
+class Plan(NamedTuple):
+    """What an outcome makes of its delivery."""
+
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
 
 
 _deliveries = Delivery.__table__
@@ -133,7 +144,7 @@ def _write_attempts(session: Session, plans: list, finals: dict, current: dict,
     session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
     deactivated = _apply_counters(session, finals, current, now, settings)
     for f, (status, _) in plans:
-        if f.skipped:
+        if f.not_sent is NotSent.WEBHOOK_INACTIVE:
             outcome = "skipped"
         elif status == DeliveryStatus.SUCCESS:
             outcome = "success"
@@ -191,21 +202,20 @@ def _counts(f: Finished) -> bool:
     not be signed (SECRET_KEY changed) do neither: the last fail at once, and the webhook
     stays on, so `flask deliveries retry-failed` recovers them once the key is right.
     """
-    return f.claimed.event_type != TEST_EVENT and not f.skipped and not f.unsendable
+    return f.claimed.event_type != TEST_EVENT and f.not_sent is None
 
 
-def _plan(f: Finished, now: datetime, settings: DeliverySettings):
+def _plan(f: Finished, now: datetime, settings: DeliverySettings) -> Plan:
     """The delivery's new status and, if it will be retried, when."""
     if f.outcome.ok:
-        return DeliveryStatus.SUCCESS, None
+        return Plan(DeliveryStatus.SUCCESS, None)
     retry_at = next_attempt(f.claimed.cycle_attempts + 1, settings.retry_delays, now, _counts(f))
-    return (DeliveryStatus.PENDING if retry_at else DeliveryStatus.FAILED), retry_at
+    return Plan(DeliveryStatus.PENDING if retry_at else DeliveryStatus.FAILED, retry_at)
 
 
-def _delivery_values(f: Finished, plan, now: datetime) -> dict:
-    status, retry_at = plan
-    outcome = f.outcome
-    return {"b_id": f.claimed.delivery_id, "b_token": f.claimed.token, "b_status": status,
+def _delivery_values(f: Finished, plan: Plan, now: datetime) -> dict:
+    outcome, retry_at = f.outcome, plan.next_attempt_at
+    return {"b_id": f.claimed.delivery_id, "b_token": f.claimed.token, "b_status": plan.status,
             "b_code": outcome.http_code,
             "b_duration": outcome.duration_ms, "b_error": outcome.error, "b_next": retry_at,
             "b_done": None if retry_at else now}
