@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from webhooks.auth import AccessError, create_user
+from webhooks.auth import create_user
+from webhooks.exceptions import Invalid
 from webhooks.extensions import db
 from webhooks.models import User
 
@@ -14,7 +15,7 @@ def test_a_duplicate_email_that_slips_past_the_check_is_still_refused(app, clock
     db.session.commit()
     real = db.session.scalar
     monkeypatch.setattr(db.session, "scalar", lambda *args, **kwargs: None)  # the race
-    with pytest.raises(AccessError, match="already exists"):
+    with pytest.raises(Invalid, match="already exists"):
         create_user(db.session, "A@example.com", "long-password", False, clock())
     monkeypatch.setattr(db.session, "scalar", real)
     db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from webhooks import __version__, manage
+from webhooks import manage
 from webhooks.auth import create_user
 from webhooks.crypto import hash_token
 from webhooks.delivery.hosts import HostPolicy
@@ -18,6 +18,7 @@ from webhooks.delivery.signing import sign
 from webhooks.events import encode_body
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, Event, Project
+from webhooks.version import __version__
 
 from .helpers import assert_error
 

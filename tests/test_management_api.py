@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from webhooks.auth import AccessError, create_token, create_user
+from webhooks.auth import create_token, create_user
 from webhooks.delivery.signing import sign
 from webhooks.events import EVENT_TYPES
+from webhooks.exceptions import Invalid
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, DeliveryAttempt, Event, Project, User, Webhook
 
@@ -205,7 +206,7 @@ def test_projects_write_is_refused_without_the_scope_or_an_admin(client, make_to
 
 
 def test_projects_write_cannot_be_given_to_a_members_token(member, clock):
-    with pytest.raises(AccessError) as refused:
+    with pytest.raises(Invalid) as refused:
         create_token(db.session, member, "sneaky", "projects:write", None, None, clock())
     assert refused.value.field == "scopes"
 

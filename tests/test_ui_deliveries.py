@@ -11,6 +11,7 @@ from sqlalchemy import event, select, update
 from webhooks import manage
 from webhooks.auth import add_member, create_user
 from webhooks.delivery.hosts import HostPolicy
+from webhooks.exceptions import Conflict
 from webhooks.extensions import db
 from webhooks.ingest import store_event
 from webhooks.models import Delivery, DeliveryAttempt, Project, Webhook
@@ -397,7 +398,7 @@ def test_retry_all_failed_is_refused_for_an_inactive_webhook(ui, webhook, mixed,
     assert response.status_code == 422
     assert "the webhook is inactive; turn it on before retrying" in response.get_data(as_text=True)
     assert fresh(mixed[1].id).status == "failed"
-    with pytest.raises(manage.Conflict):
+    with pytest.raises(Conflict):
         manage.retry_failed(db.session, db.session.get(Webhook, webhook.id), clock())
 
 

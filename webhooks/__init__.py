@@ -7,8 +7,6 @@ from datetime import timedelta
 
 from flask import Flask
 
-__version__ = "0.1.0"
-
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app; start the scheduler where this process should run it."""
@@ -28,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
-    app.config["DELIVERY"] = config.delivery_settings(app.config, __version__)
+    app.config["DELIVERY"] = config.delivery_settings(app.config)
 
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=timedelta(
@@ -51,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from .crypto import SecretBox
     from .dbtx import configure_engine
+    from .delivery.hosts import HostPolicy
     from .extensions import db, migrate
 
     db.init_app(app)
@@ -58,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=migrations)
     with app.app_context():
         configure_engine(db.engine)
+    app.extensions["host_policy"] = HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"])
     app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"],
                                              app.config.get("SECRET_KEY_FALLBACKS") or ())
     _init_write_intent(app)

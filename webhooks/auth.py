@@ -12,6 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import login_sessions
 from .crypto import hash_token, new_api_token
 from .dbtx import writing
+from .exceptions import Invalid
+from .lookup import find
 from .models import ApiToken, Project, User, memberships
 
 SCOPES = ("events:write", "webhooks:read", "webhooks:write", "projects:write")
@@ -20,14 +22,6 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MIN_PASSWORD = 8
 # lastUsedAt is written at most this often per token, to keep ingest to one write.
 LAST_USED_GRANULARITY = timedelta(seconds=60)
-
-
-class AccessError(ValueError):
-    """A request to create or change an account or token breaks a rule."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 def normalize_email(email: str) -> str:
@@ -39,23 +33,23 @@ def create_user(session: Session, email: str, password: str, is_admin: bool,
     """Add a user with a hashed password; refuses a bad email, short password or duplicate."""
     email = normalize_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise AccessError("enter a valid email address", "email")
+        raise Invalid("enter a valid email address", "email")
     _check_new_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccessError(f"a user with email {email} already exists", "email")
+        raise Invalid(f"a user with email {email} already exists", "email")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin,
                 created_at=now)
     try:
         with session.begin_nested():  # two people adding the same email at once
             session.add(user)
     except IntegrityError:
-        raise AccessError(f"a user with email {email} already exists", "email") from None
+        raise Invalid(f"a user with email {email} already exists", "email") from None
     return user
 
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccessError(f"the password must have at least {MIN_PASSWORD} characters",
+        raise Invalid(f"the password must have at least {MIN_PASSWORD} characters",
                           "password")
 
 
@@ -70,9 +64,9 @@ def set_password(session: Session, user: User, password: str) -> int:
 def change_password(session: Session, user: User, current: str, new: str, confirm: str) -> int:
     """A user's own change: the current password is required and the new one typed twice."""
     if not check_password_hash(user.password_hash, current):
-        raise AccessError("this is not your current password", "current_password")
+        raise Invalid("this is not your current password", "current_password")
     if new != confirm:
-        raise AccessError("the two passwords differ", "confirm")
+        raise Invalid("the two passwords differ", "confirm")
     return set_password(session, user, new)
 
 
@@ -95,10 +89,10 @@ def parse_scopes(raw) -> list[str]:
     items = [s.strip() for s in items if s and s.strip()]
     unknown = [s for s in items if s not in SCOPES]
     if unknown:
-        raise AccessError(f"unknown scope {unknown[0]!r}; expected some of {', '.join(SCOPES)}",
+        raise Invalid(f"unknown scope {unknown[0]!r}; expected some of {', '.join(SCOPES)}",
                           "scopes")
     if not items:
-        raise AccessError("choose at least one scope", "scopes")
+        raise Invalid("choose at least one scope", "scopes")
     return [s for s in SCOPES if s in items]
 
 
@@ -106,7 +100,7 @@ def parse_duration(raw: str) -> timedelta:
     """`30d`, `12h`, `45m` or `90s` as a timedelta."""
     match = re.fullmatch(r"\s*(\d+)\s*([dhms])\s*", raw or "")
     if not match or int(match.group(1)) == 0:
-        raise AccessError("use a positive duration such as 30d, 12h or 45m", "expires_in")
+        raise Invalid("use a positive duration such as 30d, 12h or 45m", "expires_in")
     unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
     return timedelta(**{unit: int(match.group(1))})
 
@@ -119,22 +113,22 @@ def create_token(session: Session, user: User, name: str, scopes, project_ids: l
     """
     name = (name or "").strip()
     if not name or len(name) > 200 or CONTROL_RE.search(name):
-        raise AccessError("give the token a name of 1 to 200 printable characters", "name")
+        raise Invalid("give the token a name of 1 to 200 printable characters", "name")
     scope_list = parse_scopes(scopes)
     if "projects:write" in scope_list and not user.is_admin:
-        raise AccessError("projects:write is only for administrators' tokens", "scopes")
+        raise Invalid("projects:write is only for administrators' tokens", "scopes")
     projects: list[Project] = []
     if project_ids is not None:
         if not project_ids:
-            raise AccessError("choose at least one project, or all projects", "projects")
+            raise Invalid("choose at least one project, or all projects", "projects")
         projects = list(session.scalars(select(Project).where(Project.id.in_(project_ids))))
         found = {p.id for p in projects}
         visible = visible_project_ids(session, user)
         for pid in project_ids:
             if pid not in found or (visible is not None and pid not in visible):
-                raise AccessError(f"project {pid} does not exist or is not yours", "projects")
+                raise Invalid(f"project {pid} does not exist or is not yours", "projects")
     if expires_at is not None and expires_at <= now:
-        raise AccessError("the expiry must be in the future", "expires_in")
+        raise Invalid("the expiry must be in the future", "expires_in")
     plaintext = new_api_token()
     token = ApiToken(user=user, name=name, token_hash=hash_token(plaintext),
                      prefix=plaintext[:10], scopes=",".join(scope_list),
@@ -188,10 +182,6 @@ def can_reach(session: Session, token: ApiToken, project_id: int) -> bool:
 
 # --- Managing tokens, users and memberships from the UI ---------------------------------
 
-# Row ids are 32-bit INTEGERs: a larger id from a URL can match nothing (and PostgreSQL
-# would refuse the comparison's parameter), so it is answered without a query.
-_MAX_ID = 2 ** 31
-
 
 def token_status(token: ApiToken, now: datetime) -> str:
     """`revoked`, `expired` or `active`."""
@@ -210,9 +200,7 @@ def user_tokens(session: Session, user: User) -> list[ApiToken]:
 
 def own_token(session: Session, user: User, token_id: int) -> ApiToken | None:
     """The token with this id if it belongs to `user`, else None."""
-    if not 0 < token_id < _MAX_ID:
-        return None
-    token = session.get(ApiToken, token_id)
+    token = find(session, ApiToken, token_id)
     return token if token is not None and token.user_id == user.id else None
 
 
@@ -226,7 +214,7 @@ def revoke_token(session: Session, user: User, token_id: int, now: datetime) -> 
 
 
 def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id) if 0 < user_id < _MAX_ID else None
+    return find(session, User, user_id)
 
 
 def _admin_ids_locked(session: Session) -> set[int]:
@@ -240,10 +228,10 @@ def set_admin(session: Session, actor: User, user: User, is_admin: bool) -> User
     """Make `user` an administrator or a member; refuses demoting yourself or the last one."""
     if not is_admin and user.is_admin:
         if user.id == actor.id:
-            raise AccessError("you cannot take away your own administrator rights; "
+            raise Invalid("you cannot take away your own administrator rights; "
                               "ask another administrator", "admin")
         if _admin_ids_locked(session) <= {user.id}:
-            raise AccessError("the last administrator cannot become a member", "admin")
+            raise Invalid("the last administrator cannot become a member", "admin")
     user.is_admin = is_admin
     session.flush()
     return user
@@ -252,9 +240,9 @@ def set_admin(session: Session, actor: User, user: User, is_admin: bool) -> User
 def delete_user(session: Session, actor: User, user: User) -> None:
     """Remove a user with their tokens and memberships; never yourself or the last admin."""
     if user.id == actor.id:
-        raise AccessError("you cannot remove your own account", "user")
+        raise Invalid("you cannot remove your own account", "user")
     if user.is_admin and _admin_ids_locked(session) <= {user.id}:
-        raise AccessError("the last administrator cannot be removed", "user")
+        raise Invalid("the last administrator cannot be removed", "user")
     # The database cascades to the user's tokens (and their project lists), memberships and
     # sign-in sessions.
     session.execute(delete(User).where(User.id == user.id))
@@ -267,7 +255,7 @@ def add_member(session: Session, project: Project, email: str) -> User:
         select(User).where(User.email == normalize_email(email)))
     if user is None:
         shown = (email or "").strip()
-        raise AccessError(f"no user with email {shown}; create the user first" if shown
+        raise Invalid(f"no user with email {shown}; create the user first" if shown
                           else "enter the email of an existing user", "email")
     already = session.scalar(select(memberships.c.user_id).where(
         memberships.c.user_id == user.id, memberships.c.project_id == project.id))
@@ -285,7 +273,7 @@ def add_member(session: Session, project: Project, email: str) -> User:
 
 def remove_member(session: Session, project: Project, user_id: int) -> bool:
     """Take a user's access to the project away at once; False when they were no member."""
-    if not 0 < user_id < _MAX_ID:
+    if find(session, User, user_id) is None:
         return False
     removed = session.execute(delete(memberships).where(
         memberships.c.project_id == project.id, memberships.c.user_id == user_id)).rowcount

@@ -17,8 +17,9 @@ from . import auth, keys, manage, migrating
 from .crypto import StoredKey
 from .dbtx import writing
 from .delivery.prune import prune
+from .exceptions import Conflict, Invalid
 from .extensions import app_now, db
-from .models import Delivery, Project, User, Webhook
+from .models import Delivery, Project, User, Webhook, WebhookState
 
 users = AppGroup("users", help="Manage users.")
 webhooks_group = AppGroup("webhooks", help="Look at webhooks.")
@@ -58,7 +59,7 @@ def create_user(email: str, admin: bool, password_stdin: bool) -> None:
     try:
         user = auth.create_user(db.session, email, _read_password(password_stdin), admin,
                                 app_now())
-    except auth.AccessError as exc:
+    except Invalid as exc:
         _fail(exc.message)
     db.session.commit()
     click.echo(f"created {'administrator' if admin else 'user'} {user.email}", err=True)
@@ -72,7 +73,7 @@ def set_password(email: str, password_stdin: bool) -> None:
     user = _user(email)
     try:
         ended = auth.set_password(db.session, user, _read_password(password_stdin))
-    except auth.AccessError as exc:
+    except Invalid as exc:
         _fail(exc.message)
     db.session.commit()
     click.echo(f"new password set for {user.email}; {ended} session"
@@ -92,7 +93,7 @@ def create_project(project_id: str, name: str) -> None:
     """Create a project; ID is the host application's goalId."""
     try:
         project = manage.create_project(db.session, project_id, name, app_now())
-    except (manage.Invalid, manage.Conflict) as exc:
+    except (Invalid, Conflict) as exc:
         _fail(str(exc))
     db.session.commit()
     click.echo(f"created project {project.id} {project.name}", err=True)
@@ -129,7 +130,7 @@ def create_token(email: str, name: str, scopes: str, project_ids: tuple[int, ...
         expires_at = now + auth.parse_duration(expires_in) if expires_in else None
         _, plaintext = auth.create_token(db.session, user, name, scopes,
                                          list(project_ids) or None, expires_at, now)
-    except auth.AccessError as exc:
+    except Invalid as exc:
         _fail(exc.message)
     db.session.commit()
     click.echo(plaintext)
@@ -141,7 +142,7 @@ def prune_deliveries(older_than: str | None) -> None:
     """Delete deliveries finished before the given age, and events left without any."""
     try:
         age = auth.parse_duration(older_than) if older_than else None
-    except auth.AccessError as exc:
+    except Invalid as exc:
         _fail(exc.message)
     if age is None:
         from datetime import timedelta
@@ -164,7 +165,7 @@ def retry_failed(webhook_id: int, since: str | None) -> None:
     start = _since(since, now) if since else None
     try:
         count = manage.retry_failed(db.session, webhook, now, start)
-    except manage.Conflict as exc:
+    except Conflict as exc:
         _fail(str(exc))
     db.session.commit()
     click.echo(f"{count} failed deliveries of webhook {webhook_id} will be retried", err=True)
@@ -174,7 +175,7 @@ def retry_failed(webhook_id: int, since: str | None) -> None:
 def _since(raw: str, now):
     try:
         return now - auth.parse_duration(raw)
-    except auth.AccessError:
+    except Invalid:
         pass
     try:
         moment = datetime.fromisoformat(raw.removesuffix("Z"))
@@ -196,7 +197,7 @@ def list_webhooks(project_id: int | None) -> None:
     for w in db.session.scalars(query):
         last = db.session.scalar(select(Delivery.status).where(Delivery.webhook_id == w.id)
                                  .order_by(Delivery.id.desc()).limit(1))
-        state = manage.state_of(w.active, w.deactivation_reason).replace("active", "on")
+        state = "on" if w.state is WebhookState.ACTIVE else w.state
         rows.append((str(w.id), str(w.project_id), state, str(w.consecutive_failures),
                      last or "-", w.url, str(len(w.event_list))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -7,6 +7,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from .version import __version__
+
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot run with."""
@@ -148,7 +150,7 @@ def instance_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
-def delivery_settings(config, version: str) -> DeliverySettings:
+def delivery_settings(config) -> DeliverySettings:
     """The delivery core's settings from a Flask config mapping."""
     timeout = config["WEBHOOKS_TIMEOUT_SECONDS"]
     # A lease shorter than a send would let a second process repeat a live attempt.
@@ -159,5 +161,5 @@ def delivery_settings(config, version: str) -> DeliverySettings:
         max_consecutive_failures=config["WEBHOOKS_MAX_CONSECUTIVE_FAILURES"],
         lease=lease,
         concurrency=config["WEBHOOKS_SEND_CONCURRENCY"],
-        user_agent=f"webhooks/{version}",
+        user_agent=f"webhooks/{__version__}",
     )

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from .crypto import StoredKey
-from .delivery.hosts import HostPolicy
 from .extensions import app_now, db
 from .keys import stored_keys
 from .stats import backlog, project_count, webhook_counts
@@ -131,7 +130,7 @@ def _secrets(app: Flask, out: Report) -> None:
 
 
 def _hosts(app: Flask, out: Report) -> None:
-    policy = HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"])
+    policy = app.extensions["host_policy"]
     parts = sorted(policy.kinds) + sorted(policy.names) + [str(n) for n in policy.networks]
     out.ok("webhooks may reach: " + (", ".join(parts) or "nothing"))
     if "*" in policy.kinds:

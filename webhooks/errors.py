@@ -1,4 +1,9 @@
-"""Errors: the JSON shape of SPEC §3 for the API, plain pages elsewhere."""
+"""Errors the app answers: the JSON shape of SPEC §3 under /api/, pages elsewhere.
+
+Domain errors (`exceptions.DomainError`) are mapped by the API blueprint (`api/errors.py`) and
+by the UI's views; what is left here is what no view raises: HTTP errors (unknown URLs, wrong
+methods, CSRF), a database that is unavailable, and bugs.
+"""
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, request
@@ -9,16 +14,6 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
           415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
           500: "internal_error", 503: "unavailable"}
-
-
-class ApiError(Exception):
-    """An API failure answered as `{"error": {"code", "message", "field"?}}`."""
-
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-        self.code = code or _CODES.get(status, "error")
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None):
@@ -57,7 +52,7 @@ def _error_page(status: int, name: str, message: str, headers=()):
     return response
 
 
-def _discard_changes() -> None:
+def discard_changes() -> None:
     """A failed request stores nothing: roll back whatever it had begun."""
     from .extensions import db
 
@@ -67,50 +62,47 @@ def _discard_changes() -> None:
         pass
 
 
+def handle_http_exception(error: HTTPException):
+    """Unknown URLs, wrong methods, CSRF refusals, aborts: a page, or JSON under /api/."""
+    discard_changes()
+    if not _wants_json():
+        message = _PAGE_MESSAGES.get(error.code, error.description or error.name)
+        if error.code == 400 and error.description:
+            message = f"{message} ({error.description})"
+        return _error_page(error.code or 500, error.name, message, error.get_headers())
+    response = error_response(error.code or 500, _CODES.get(error.code, "error"),
+                              error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":  # e.g. Allow on a 405
+            response.headers[name] = value
+    return response
+
+
+def handle_database_unavailable(error: Exception):
+    discard_changes()
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method,
+                               request.path, str(error).splitlines()[0])
+    if _wants_json():
+        response = error_response(503, "unavailable", "the database is unavailable for a "
+                                  "moment; retry the request (with the same Idempotency-Key)")
+    else:
+        response = current_app.make_response(("The database is unavailable for a moment; "
+                                              "reload the page.", 503))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def handle_unexpected(error: Exception):
+    discard_changes()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if _wants_json():
+        return error_response(500, "internal_error", "internal error; see the server log")
+    return _error_page(500, "Internal error", "Something went wrong on our side; the "
+                       "server log has the details.")
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError):
-        _discard_changes()
-        response = error_response(error.status, error.code, error.message, error.field)
-        if error.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
-        return response
-
-    @app.errorhandler(HTTPException)
-    def handle_http_exception(error: HTTPException):
-        _discard_changes()
-        if not _wants_json():
-            message = _PAGE_MESSAGES.get(error.code, error.description or error.name)
-            if error.code == 400 and error.description:
-                message = f"{message} ({error.description})"
-            return _error_page(error.code or 500, error.name, message, error.get_headers())
-        response = error_response(error.code or 500, _CODES.get(error.code, "error"),
-                                  error.description or error.name)
-        for name, value in error.get_headers():
-            if name.lower() != "content-type":  # e.g. Allow on a 405
-                response.headers[name] = value
-        return response
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def handle_database_unavailable(error: Exception):
-        _discard_changes()
-        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
-                           str(error).splitlines()[0])
-        if _wants_json():
-            response = error_response(503, "unavailable", "the database is unavailable for a "
-                                      "moment; retry the request (with the same Idempotency-Key)")
-        else:
-            response = app.make_response(("The database is unavailable for a moment; "
-                                          "reload the page.", 503))
-        response.headers["Retry-After"] = "1"
-        return response
-
-    @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
-        _discard_changes()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if _wants_json():
-            return error_response(500, "internal_error", "internal error; see the server log")
-        return _error_page(500, "Internal error", "Something went wrong on our side; the "
-                           "server log has the details.")
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InterfaceError, handle_database_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 
 from .clock import iso
+from .exceptions import Invalid
+from .models import fits
 
 TASK_EVENTS = ("task.created", "task.updated", "task.deleted", "task.assigneesChanged")
 TIME_ENTRY_EVENTS = ("time-entry.started", "time-entry.stopped", "time-entry.created",
@@ -31,7 +33,6 @@ WITH_CHANGES = ("task.updated", "sprint.updated")
 
 # ASCII: without it `\d` also matches other scripts' digits, which strptime then accepts.
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", re.ASCII)
-_INT64 = 2 ** 63
 
 # Top-level keys of the outgoing body per family, in order; `changes` only where it applies.
 _BODY_KEYS = {
@@ -48,12 +49,10 @@ _OBJECT_INTS = {"task": ("id", "goalId"), "timeEntry": ("id", "taskId", "goalId"
                 "sprint": ("id", "goalId")}
 
 
-class EventError(ValueError):
+class EventError(Invalid):
     """An ingested body breaks a rule; `field` names the part at fault."""
 
-    def __init__(self, message: str, field: str | None = None, code: str = "invalid_event"):
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
+    code = "invalid_event"
 
 
 def family(event: str) -> str:
@@ -104,7 +103,7 @@ def encode_body(body: dict) -> str:
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64
+    return isinstance(value, int) and not isinstance(value, bool) and fits(value)
 
 
 def _int(data: dict, key: str, path: str, nullable: bool = False):

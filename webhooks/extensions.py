@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from .dbtx import configure_engine  # noqa: F401  (re-exported for the factory)
 from .models import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -18,3 +17,10 @@ def app_now():
     from .clock import utcnow
 
     return current_app.config.get("CLOCK", utcnow)()
+
+
+def host_policy():
+    """The app's WEBHOOKS_ALLOWED_HOSTS, parsed once when the app was made."""
+    from flask import current_app
+
+    return current_app.extensions["host_policy"]

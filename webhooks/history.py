@@ -7,9 +7,7 @@ import binascii
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Delivery, DeliveryAttempt, Event
-
-_INT64 = 2 ** 63
+from .models import Delivery, DeliveryAttempt, Event, fits
 
 
 def encode_cursor(last_id: int) -> str:
@@ -27,7 +25,7 @@ def decode_cursor(cursor: str) -> int:
     if prefix != "id" or not value.isascii():
         raise ValueError("not a cursor")
     number = int(value)  # ValueError for anything but an integer
-    if not -_INT64 <= number < _INT64:
+    if not fits(number):
         raise ValueError("not a cursor")
     return number
 

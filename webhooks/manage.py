@@ -14,40 +14,18 @@ from .delivery.hosts import HostPolicy, check_url
 from .delivery.ports import Sender
 from .delivery.record import Finished, NotSent, record_outcomes
 from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
+from .exceptions import Conflict, Invalid
 from .ingest import new_event_id
-from .models import Delivery, DeliveryStatus, Event, Project, Webhook
-
-
-class Invalid(ValueError):
-    """Input breaks a rule; `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
-
-
-class Conflict(ValueError):
-    """The action does not fit the resource's current state (HTTP 409)."""
-
-
-_INT64 = 2 ** 63
-TURNED_OFF_BY_HAND = "turned off by hand"  # the deactivation reason of a manual toggle
-
-
-def state_of(active: bool, deactivation_reason: str | None) -> str:
-    """`active`, `off` (turned off by hand) or `deactivated` (by consecutive failures)."""
-    if active:
-        return "active"
-    return "off" if deactivation_reason == TURNED_OFF_BY_HAND else "deactivated"
+from .models import TURNED_OFF_BY_HAND, Delivery, DeliveryStatus, Event, Project, Webhook, fits
 
 
 def parse_project_id(raw) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not -_INT64 <= raw < _INT64:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not fits(raw):
         try:
             raw = int(str(raw).strip()) if not isinstance(raw, bool) else None
         except ValueError:
             raw = None
-        if raw is None or not -_INT64 <= raw < _INT64:
+        if raw is None or not fits(raw):
             raise Invalid("the project id must be an integer (the host app's goalId)", "id")
     return raw
 
@@ -63,7 +41,7 @@ def parse_name(raw) -> str:
 def create_project(session: Session, project_id, name, now: datetime) -> Project:
     project_id, name = parse_project_id(project_id), parse_name(name)
     if session.get(Project, project_id) is not None:
-        raise Conflict(f"project {project_id} already exists")
+        raise Conflict(f"project {project_id} already exists", "id")
     project = Project(id=project_id, name=name, created_at=now, updated_at=now)
     session.add(project)
     session.flush()

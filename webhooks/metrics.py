@@ -10,11 +10,11 @@ import hmac
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from . import __version__
 from .clock import utcnow
 from .delivery import counters
 from .extensions import db
 from .stats import backlog, webhook_counts
+from .version import __version__
 
 bp = Blueprint("metrics", __name__)
 

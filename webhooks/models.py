@@ -37,14 +37,41 @@ NAMING = {
 }
 
 
+def fits(value: int, bits: int = 64) -> bool:
+    """Whether an integer fits a signed column of `bits` bits."""
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
 class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
+    """A delivery's status (SPEC §5); in this order wherever statuses are listed (SPEC §7)."""
+
     SUCCESS = "success"
     FAILED = "failed"
+    PENDING = "pending"
+
+
+class WebhookState(enum.StrEnum):
+    """On, turned off by hand, or deactivated by consecutive failures (SPEC §4)."""
+
+    ACTIVE = "active"
+    OFF = "off"
+    DEACTIVATED = "deactivated"
+
+
+TURNED_OFF_BY_HAND = "turned off by hand"  # the deactivation reason of a manual toggle
+
+
+def webhook_state(active: bool, deactivation_reason: str | None) -> WebhookState:
+    """The state of a webhook with these column values."""
+    if active:
+        return WebhookState.ACTIVE
+    if deactivation_reason is None or deactivation_reason == TURNED_OFF_BY_HAND:
+        return WebhookState.OFF
+    return WebhookState.DEACTIVATED
 
 
 memberships = Table(
@@ -155,6 +182,10 @@ class Webhook(Base):
     @property
     def event_list(self) -> list[str]:
         return [e for e in self.events.split(",") if e]
+
+    @property
+    def state(self) -> WebhookState:
+        return webhook_state(self.active, self.deactivation_reason)
 
 
 class Event(Base):

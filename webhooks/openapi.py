@@ -5,7 +5,6 @@ Path parameters keep the names of the Flask routes (`{webhook_id}` for `<webhook
 """
 from __future__ import annotations
 
-from . import __version__
 from .events import (
     ASSIGNED_TO_SPRINT,
     EVENT_TYPES,
@@ -16,6 +15,8 @@ from .events import (
     TIME_ENTRY_EVENTS,
     WITH_CHANGES,
 )
+from .models import DeliveryStatus
+from .version import __version__
 
 PREFIX = "/api/v1"
 JSON = "application/json"
@@ -156,7 +157,7 @@ def _resources() -> dict:
     delivery = {
         "id": INT64, "webhookId": INT64, "eventId": {"type": "string"},
         "event": {"enum": [*EVENT_TYPES, TEST_EVENT]},
-        "status": {"enum": ["pending", "success", "failed"]},
+        "status": {"enum": list(DeliveryStatus)},
         "httpCode": {"type": ["integer", "null"], "description": "Of the latest attempt."},
         "attempts": {"type": "integer", "minimum": 0,
                      "description": "All attempts, manual retry cycles included."},
@@ -302,7 +303,7 @@ def _paths() -> dict:
                                   "first answer and stores nothing new.",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
     status = {"name": "status", "in": "query", "required": False,
-              "schema": {"enum": ["pending", "success", "failed"]}}
+              "schema": {"enum": list(DeliveryStatus)}}
     project_links = {"getProject": _link("getProject", project_id="$response.body#/id"),
                      "listWebhooks": _link("listWebhooks", project_id="$response.body#/id"),
                      "createWebhook": _link("createWebhook", project_id="$response.body#/id")}

@@ -20,7 +20,6 @@ from . import login_sessions
 from .clock import iso, utcnow
 from .dbtx import writing
 from .delivery.dispatcher import Dispatcher
-from .delivery.hosts import HostPolicy
 from .delivery.ports import Sender
 from .delivery.prune import prune
 from .delivery.sender import AsyncioSender
@@ -34,7 +33,7 @@ def sender_for(app: Flask) -> Sender:
     sender = app.extensions.get("webhooks_sender")
     if sender is None:
         settings = app.config["DELIVERY"]
-        sender = AsyncioSender(HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"]),
+        sender = AsyncioSender(app.extensions["host_policy"],
                                settings.max_in_flight, settings.max_response_bytes,
                                settings.kept_response_bytes, app.config["WEBHOOKS_CA_BUNDLE"])
         app.extensions["webhooks_sender"] = sender

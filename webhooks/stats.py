@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .manage import state_of
-from .models import Delivery, DeliveryStatus, Project, Webhook
+from .models import Delivery, DeliveryStatus, Project, Webhook, WebhookState, webhook_state
 
 _deliveries, _webhooks = Delivery.__table__, Webhook.__table__
 
@@ -34,9 +33,9 @@ def webhook_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(_webhooks.c.active, _webhooks.c.deactivation_reason,
                                   func.count()).group_by(_webhooks.c.active,
                                                          _webhooks.c.deactivation_reason))
-    counts = {"active": 0, "off": 0, "deactivated": 0}
+    counts = dict.fromkeys(WebhookState, 0)
     for active, reason, n in rows:
-        counts[state_of(active, reason)] += n
+        counts[webhook_state(active, reason)] += n
     return counts
 
 

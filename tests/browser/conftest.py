@@ -107,8 +107,6 @@ def live_server(tmp_path):
         "WEBHOOKS_TIMEOUT_SECONDS": 2.0,
         "SCHEDULER_ENABLED": False,
     })
-    from webhooks.config import delivery_settings
-    app.config["DELIVERY"] = delivery_settings(app.config, "test")
     with app.app_context():
         Base.metadata.create_all(db.engine)
     server = LiveServer(app)

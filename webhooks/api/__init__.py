@@ -1,9 +1,11 @@
 """The JSON API under /api/v1 (SPEC §3 and §5)."""
 from flask import Blueprint
 
-from . import deliveries, events, openapi, projects, webhooks
+from ..exceptions import DomainError
+from . import deliveries, errors, events, openapi, projects, webhooks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_error_handler(DomainError, errors.handle_domain_error)
 children = [module.bp for module in (events, projects, webhooks, deliveries, openapi)]
 for child in children:
     bp.register_blueprint(child)

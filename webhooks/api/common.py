@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import select
 
-from .. import auth
-from ..errors import ApiError
+from .. import auth, lookup
 from ..events import parse_json
+from ..exceptions import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from ..extensions import app_now, db
 from ..history import decode_cursor, encode_cursor
 from ..models import ApiToken, Delivery, Project, Webhook
@@ -20,10 +19,10 @@ def bearer_token() -> ApiToken:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(401, "send an API token as 'Authorization: Bearer <token>'")
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     token = auth.authenticate_token(db.session, value.strip(), app_now())
     if token is None:
-        raise ApiError(401, "the API token is unknown, expired or revoked")
+        raise Unauthorized("the API token is unknown, expired or revoked")
     return token
 
 
@@ -42,13 +41,13 @@ def require(scope: str) -> ApiToken:
     """
     token = bearer_token()
     if scope not in token.scope_set:
-        raise ApiError(403, f"the API token lacks the {scope} scope")
+        raise Forbidden(f"the API token lacks the {scope} scope")
     if scope == "projects:write" and not token.user.is_admin:
-        raise ApiError(403, "projects:write works only with an administrator's token")
+        raise Forbidden("projects:write works only with an administrator's token")
     allowed = QUERY.get(request.endpoint or "", set())
     for name in request.args:
         if name not in allowed:
-            raise ApiError(422, f"unknown query parameter {name!r}", name)
+            raise Invalid(f"unknown query parameter {name!r}", name)
     return token
 
 
@@ -58,9 +57,9 @@ def json_object(max_bytes: int = 1024 * 1024) -> dict:
     try:
         data = parse_json(raw)
     except ValueError as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from None
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
     return data
 
 
@@ -68,10 +67,10 @@ def read_body(max_bytes: int) -> bytes:
     """Read the body, refusing more than `max_bytes` with a 413 before reading it all."""
     length = request.content_length
     if length is not None and length > max_bytes:
-        raise ApiError(413, f"the body is larger than {max_bytes} bytes")
+        raise TooLarge(f"the body is larger than {max_bytes} bytes")
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise ApiError(413, f"the body is larger than {max_bytes} bytes")
+        raise TooLarge(f"the body is larger than {max_bytes} bytes")
     return raw
 
 
@@ -80,31 +79,15 @@ def reachable(token: ApiToken) -> set[int] | None:
 
 
 def project_or_404(token: ApiToken, project_id: int) -> Project:
-    allowed = reachable(token)
-    project = db.session.get(Project, project_id)
-    if project is None or (allowed is not None and project_id not in allowed):
-        raise ApiError(404, f"no project {project_id}")
-    return project
+    return lookup.project(db.session, project_id, reachable(token))
 
 
 def webhook_or_404(token: ApiToken, webhook_id: int) -> Webhook:
-    if not -(2 ** 31) <= webhook_id < 2 ** 31:  # webhooks.id is a 32-bit INTEGER
-        raise ApiError(404, f"no webhook {webhook_id}")
-    webhook = db.session.get(Webhook, webhook_id)
-    allowed = reachable(token)
-    if webhook is None or (allowed is not None and webhook.project_id not in allowed):
-        raise ApiError(404, f"no webhook {webhook_id}")
-    return webhook
+    return lookup.webhook(db.session, webhook_id, reachable(token))
 
 
 def delivery_or_404(token: ApiToken, delivery_id: int) -> tuple[Delivery, Webhook]:
-    row = db.session.execute(select(Delivery, Webhook)
-                             .join(Webhook, Webhook.id == Delivery.webhook_id)
-                             .where(Delivery.id == delivery_id)).first()
-    allowed = reachable(token)
-    if row is None or (allowed is not None and row[1].project_id not in allowed):
-        raise ApiError(404, f"no delivery {delivery_id}")
-    return row[0], row[1]
+    return lookup.delivery(db.session, delivery_id, reachable(token))
 
 
 def page_args() -> tuple[int, int | None]:
@@ -117,14 +100,14 @@ def page_args() -> tuple[int, int | None]:
         except ValueError:
             limit = 0
         if not 1 <= limit <= MAX_LIMIT:
-            raise ApiError(422, f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
+            raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
     cursor = request.args.get("cursor")
     if not cursor:
         return limit, None
     try:
         return limit, decode_cursor(cursor)
     except ValueError:
-        raise ApiError(422, "the cursor is not one this API handed out", "cursor") from None
+        raise Invalid("the cursor is not one this API handed out", "cursor") from None
 
 
 def page(rows: list, limit: int, serialize) -> dict:
@@ -136,10 +119,8 @@ def page(rows: list, limit: int, serialize) -> dict:
 
 
 def path_id(raw: str, what: str) -> int:
+    """An id from the path; anything but an integer is a 404, as for an unknown id."""
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
-        raise ApiError(404, f"no {what} {raw}") from None
-    if not -(2 ** 63) <= value < 2 ** 63:
-        raise ApiError(404, f"no {what} {raw}")
-    return value
+        raise NotFound(f"no {what} {raw}") from None

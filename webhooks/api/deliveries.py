@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from .. import manage
-from ..errors import ApiError
+from ..exceptions import Invalid
 from ..extensions import app_now, db
 from ..history import attempt_log, deliveries_page, encode_cursor, event_body
 from ..models import DeliveryStatus
@@ -13,7 +13,6 @@ from . import serialize
 from .common import delivery_or_404, page_args, path_id, require, webhook_or_404
 
 bp = Blueprint("deliveries", __name__)
-STATUSES = tuple(s.value for s in DeliveryStatus)
 
 
 @bp.get("/webhooks/<webhook_id>/deliveries")
@@ -21,8 +20,8 @@ def list_deliveries(webhook_id: str):
     token = require("webhooks:read")
     webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
     status = request.args.get("status")
-    if status is not None and status not in STATUSES:
-        raise ApiError(422, f"status must be one of {', '.join(STATUSES)}", "status")
+    if status is not None and status not in tuple(DeliveryStatus):
+        raise Invalid(f"status must be one of {', '.join(DeliveryStatus)}", "status")
     limit, before = page_args()
     rows, after = deliveries_page(db.session, webhook.id, status, before, limit)
     return {"items": [serialize.delivery(d) for d in rows],
@@ -41,10 +40,7 @@ def get_delivery(delivery_id: str):
 def retry_delivery(delivery_id: str):
     token = require("webhooks:write")
     delivery, webhook = delivery_or_404(token, path_id(delivery_id, "delivery"))
-    try:
-        manage.retry_delivery(db.session, delivery, webhook, app_now())
-    except manage.Conflict as exc:
-        raise ApiError(409, str(exc)) from None
+    manage.retry_delivery(db.session, delivery, webhook, app_now())
     db.session.commit()
     wake(current_app)
     return serialize.delivery(delivery)

@@ -5,8 +5,8 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from .. import auth
-from ..errors import ApiError
-from ..events import EventError, validate
+from ..events import validate
+from ..exceptions import Forbidden, Invalid, NotFound
 from ..extensions import app_now, db
 from ..ingest import store_event
 from ..models import Project
@@ -23,15 +23,12 @@ def ingest_event():
     token = require("events:write")
     key = _idempotency_key()
     now = app_now()
-    try:
-        project_id, body = validate(data, now)
-    except EventError as exc:
-        raise ApiError(422, exc.message, exc.field, exc.code) from None
+    project_id, body = validate(data, now)
     if not auth.can_reach(db.session, token, project_id):
-        raise ApiError(403, f"the API token may not send events for project {project_id}",
-                       "goalId")
+        raise Forbidden(f"the API token may not send events for project {project_id}",
+                        "goalId")
     if db.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
-        raise ApiError(404, f"no project {project_id}", "goalId")
+        raise NotFound(f"no project {project_id}", "goalId")
     accepted = store_event(db.session, project_id, body, now, key)
     if not accepted.replayed and accepted.deliveries:
         wake(current_app)
@@ -43,6 +40,6 @@ def _idempotency_key() -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
-        raise ApiError(422, "Idempotency-Key must be 1 to 255 printable characters",
-                       "Idempotency-Key")
+        raise Invalid("Idempotency-Key must be 1 to 255 printable characters",
+                      "Idempotency-Key")
     return key

@@ -5,7 +5,7 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from .. import manage
-from ..errors import ApiError
+from ..exceptions import Invalid
 from ..extensions import app_now, db
 from ..models import Project
 from . import serialize
@@ -33,13 +33,8 @@ def create_project():
     data = json_object()
     _only(data, {"id", "name"})
     if isinstance(data.get("id"), bool) or not isinstance(data.get("id"), int):
-        raise ApiError(422, "id must be an integer (the host app's goalId)", "id")
-    try:
-        project = manage.create_project(db.session, data.get("id"), data.get("name"), app_now())
-    except manage.Invalid as exc:
-        raise ApiError(422, exc.message, exc.field) from None
-    except manage.Conflict as exc:
-        raise ApiError(409, str(exc), "id") from None
+        raise Invalid("id must be an integer (the host app's goalId)", "id")
+    project = manage.create_project(db.session, data.get("id"), data.get("name"), app_now())
     db.session.commit()
     return serialize.project(project), 201
 
@@ -57,10 +52,7 @@ def update_project(project_id: str):
     data = json_object()
     _only(data, {"name"})
     if "name" in data:
-        try:
-            project.name = manage.parse_name(data["name"])
-        except manage.Invalid as exc:
-            raise ApiError(422, exc.message, exc.field) from None
+        project.name = manage.parse_name(data["name"])
         project.updated_at = app_now()
     db.session.commit()
     return serialize.project(project)
@@ -77,4 +69,4 @@ def delete_project(project_id: str):
 def _only(data: dict, allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
-            raise ApiError(422, f"unknown field {key!r}", key)
+            raise Invalid(f"unknown field {key!r}", key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from ..clock import iso
-from ..models import Delivery, DeliveryAttempt, Project, Webhook
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Project, Webhook
 
 
 def project(p: Project) -> dict:
@@ -21,7 +21,7 @@ def webhook(w: Webhook) -> dict:
 
 
 def delivery(d: Delivery) -> dict:
-    final = d.status != "pending"
+    final = d.status != DeliveryStatus.PENDING
     return {"id": d.id, "webhookId": d.webhook_id, "eventId": d.event_id, "event": d.event_type,
             "status": d.status, "httpCode": d.http_code, "attempts": d.attempts,
             "createdAt": iso(d.created_at),

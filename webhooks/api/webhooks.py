@@ -5,9 +5,8 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from .. import manage
-from ..delivery.hosts import HostPolicy
-from ..errors import ApiError
-from ..extensions import app_now, db
+from ..exceptions import Invalid
+from ..extensions import app_now, db, host_policy
 from ..models import Webhook
 from ..scheduler import sender_for
 from . import serialize
@@ -16,14 +15,6 @@ from .projects import _only
 
 bp = Blueprint("webhooks", __name__)
 NO_STORE = {"Cache-Control": "no-store"}  # an answer showing a secret: no cache keeps a copy
-
-
-def _policy() -> HostPolicy:
-    return HostPolicy.parse(current_app.config["WEBHOOKS_ALLOWED_HOSTS"])
-
-
-def _invalid(exc: manage.Invalid) -> ApiError:
-    return ApiError(422, exc.message, exc.field)
 
 
 @bp.get("/projects/<project_id>/webhooks")
@@ -45,13 +36,10 @@ def create_webhook(project_id: str):
     _only(data, {"url", "events", "standardWebhooks"})
     for field in ("url", "events"):
         if field not in data:
-            raise ApiError(422, f"{field} is required", field)
-    try:
-        webhook, secret = manage.create_webhook(
-            db.session, current_app.extensions["secret_box"], _policy(), project,
-            data["url"], data["events"], app_now(), data.get("standardWebhooks", False))
-    except manage.Invalid as exc:
-        raise _invalid(exc) from None
+            raise Invalid(f"{field} is required", field)
+    webhook, secret = manage.create_webhook(
+        db.session, current_app.extensions["secret_box"], host_policy(), project,
+        data["url"], data["events"], app_now(), data.get("standardWebhooks", False))
     db.session.commit()
     return {**serialize.webhook(webhook), "secret": secret}, 201, NO_STORE
 
@@ -70,13 +58,10 @@ def update_webhook(webhook_id: str):
     _only(data, {"url", "events", "active", "standardWebhooks"})
     for key, value in data.items():
         if value is None:  # null would otherwise read as "leave unchanged"
-            raise ApiError(422, f"{key} must not be null", key)
-    try:
-        manage.update_webhook(webhook, _policy(), app_now(), url=data.get("url"),
-                              events=data.get("events"), active=data.get("active"),
-                              standard_webhooks=data.get("standardWebhooks"))
-    except manage.Invalid as exc:
-        raise _invalid(exc) from None
+            raise Invalid(f"{key} must not be null", key)
+    manage.update_webhook(webhook, host_policy(), app_now(), url=data.get("url"),
+                          events=data.get("events"), active=data.get("active"),
+                          standard_webhooks=data.get("standardWebhooks"))
     db.session.commit()
     return serialize.webhook(webhook)
 

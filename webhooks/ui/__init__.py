@@ -3,13 +3,25 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import default_exceptions
 
+from ..errors import handle_http_exception
+from ..exceptions import DomainError
 from . import admin, auth, deliveries, projects, tokens, webhooks
 from .common import sidebar_context
 
 bp = Blueprint("ui", __name__)
 for module in (auth, projects, webhooks, deliveries, tokens, admin):
     bp.register_blueprint(module.bp)
+
+
+def handle_domain_error(error: DomainError):
+    """A rule's refusal that no form shows beside a field (an unknown or unseen id): the
+    site's page for its status."""
+    return handle_http_exception(default_exceptions[error.status]())
+
+
+bp.register_error_handler(DomainError, handle_domain_error)
 
 csrf = CSRFProtect()
 

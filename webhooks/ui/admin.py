@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from .. import auth
+from ..exceptions import Invalid
 from ..extensions import app_now, db
 from ..models import Project, User
 from .common import admin_required, is_htmx, project_or_404, render, visible_projects
@@ -68,7 +69,7 @@ def create_user():
     try:
         user = auth.create_user(db.session, form.get("email", ""), form.get("password", ""),
                                 bool(form.get("is_admin")), app_now())
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _answer("admin/_user_form.html", 422, form=form,
                        errors={exc.field or "email": exc.message})
@@ -90,7 +91,7 @@ def set_admin(user_id: int):
     user = _user_or_404(user_id)
     try:
         auth.set_admin(db.session, current_user, user, request.form.get("admin") == "1")
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _answer("admin/_user_row.html", 422, user=user, row_error=exc.message,
                        row_errors={user.id: exc.message})
@@ -109,7 +110,7 @@ def set_password(user_id: int):
                        row_errors={user.id: message})
     try:
         ended = auth.set_password(db.session, user, request.form.get("password", ""))
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _answer("admin/_user_row.html", 422, user=user,
                        password_errors={user.id: exc.message})
@@ -128,7 +129,7 @@ def delete_user(user_id: int):
     user = _user_or_404(user_id)
     try:
         auth.delete_user(db.session, current_user, user)
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _answer("admin/_user_row.html", 422, user=user, row_error=exc.message,
                        row_errors={user.id: exc.message})
@@ -143,7 +144,7 @@ def add_member(project_id: int):
     form = request.form
     try:
         user = auth.add_member(db.session, project, form.get("member_email", ""))
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _answer("admin/_members.html", 422, project, member_form=form,
                        member_errors={"member_email": exc.message})

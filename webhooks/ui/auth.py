@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy import exists, select
 
 from .. import auth, login_sessions
+from ..exceptions import Invalid
 from ..extensions import app_now, db
 from ..models import User
 from ..ratelimit import FailureLimiter
@@ -75,7 +76,7 @@ def setup():
                 db.session.commit()
                 _sign_in(user)
                 return redirect(url_for("ui.projects.index"))
-            except auth.AccessError as exc:
+            except Invalid as exc:
                 db.session.rollback()
                 errors[exc.field or "email"] = exc.message
     return render("auth/setup.html", 422 if errors else 200, form=form, errors=errors)
@@ -157,7 +158,7 @@ def change_password():
     try:
         ended = auth.change_password(db.session, user, form.get("current_password", ""),
                                      form.get("password", ""), form.get("confirm", ""))
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         return _account_page(422, errors={exc.field: exc.message})
     _sign_in(user)

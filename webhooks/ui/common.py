@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, make_response, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import auth
-from ..delivery.hosts import HostPolicy
+from .. import auth, lookup
 from ..extensions import db
 from ..models import Delivery, Project, User, Webhook
 
@@ -42,35 +41,20 @@ def sidebar_context() -> dict:
     return {"sidebar_projects": visible_projects(current_user)}
 
 
-def _may_see(project_id: int) -> bool:
-    allowed = auth.visible_project_ids(db.session, current_user)
-    return allowed is None or project_id in allowed
-
-
-def _fits(value: int, bits: int) -> bool:
-    """Whether an id from the URL fits its column (PostgreSQL refuses larger ones)."""
-    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+def _visible() -> set[int] | None:
+    return auth.visible_project_ids(db.session, current_user)
 
 
 def project_or_404(project_id: int) -> Project:
-    project = db.session.get(Project, project_id) if _fits(project_id, 64) else None
-    if project is None or not _may_see(project.id):
-        abort(404)
-    return project
+    return lookup.project(db.session, project_id, _visible())
 
 
 def webhook_or_404(webhook_id: int) -> Webhook:
-    webhook = db.session.get(Webhook, webhook_id) if _fits(webhook_id, 32) else None
-    if webhook is None or not _may_see(webhook.project_id):
-        abort(404)
-    return webhook
+    return lookup.webhook(db.session, webhook_id, _visible())
 
 
 def delivery_or_404(delivery_id: int) -> tuple[Delivery, Webhook]:
-    delivery = db.session.get(Delivery, delivery_id) if _fits(delivery_id, 64) else None
-    if delivery is None:
-        abort(404)
-    return delivery, webhook_or_404(delivery.webhook_id)
+    return lookup.delivery(db.session, delivery_id, _visible())
 
 
 def admin_required(view):
@@ -85,5 +69,3 @@ def admin_required(view):
     return wrapped
 
 
-def host_policy() -> HostPolicy:
-    return HostPolicy.parse(current_app.config["WEBHOOKS_ALLOWED_HOSTS"])

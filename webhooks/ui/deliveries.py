@@ -14,6 +14,7 @@ from flask_login import login_required
 
 from .. import manage
 from ..events import TEST_EVENT
+from ..exceptions import Conflict
 from ..extensions import app_now, db
 from ..history import attempt_log, decode_cursor, deliveries_page, encode_cursor, event_body
 from ..models import Delivery, DeliveryStatus, Project, Webhook
@@ -23,8 +24,7 @@ from .common import delivery_or_404, is_htmx, render, webhook_or_404
 bp = Blueprint("deliveries", __name__)
 
 PAGE_SIZE = 50
-STATUSES = tuple(s.value for s in DeliveryStatus)
-FILTERS = (("", "All"), ("success", "Success"), ("failed", "Failed"), ("pending", "Pending"))
+FILTERS = (("", "All"), *((s.value, s.value.title()) for s in DeliveryStatus))
 
 
 def _render(template: str, code: int = 200, **context):
@@ -34,7 +34,7 @@ def _render(template: str, code: int = 200, **context):
 def _status_filter() -> str | None:
     """The `status` filter of the query or form; an unknown one is a 404."""
     status = request.values.get("status") or None
-    if status is not None and status not in STATUSES:
+    if status is not None and status not in tuple(DeliveryStatus):
         abort(404)
     return status
 
@@ -120,7 +120,7 @@ def retry_delivery(delivery_id: int):
     delivery, webhook = delivery_or_404(delivery_id)
     try:
         manage.retry_delivery(db.session, delivery, webhook, app_now())
-    except manage.Conflict as exc:
+    except Conflict as exc:
         db.session.rollback()
         if is_htmx():
             return _row(delivery, webhook, request.form.get("open") == "1", str(exc), 422)
@@ -139,7 +139,7 @@ def retry_failed(webhook_id: int):
     webhook, status = webhook_or_404(webhook_id), _status_filter()
     try:
         count = manage.retry_failed(db.session, webhook, app_now())
-    except manage.Conflict as exc:
+    except Conflict as exc:
         db.session.rollback()
         return _show_history(webhook, status, code=422 if is_htmx() else 409,
                              notice={"kind": "bad", "text": str(exc)})

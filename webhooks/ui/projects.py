@@ -5,6 +5,7 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from .. import manage
+from ..exceptions import Conflict, Invalid
 from ..extensions import app_now, db
 from .common import admin_required, render, visible_projects
 
@@ -30,9 +31,9 @@ def create_project():
                                         app_now())
         db.session.commit()
         return redirect(url_for("ui.webhooks.list_webhooks", project_id=project.id))
-    except manage.Invalid as exc:
+    except Invalid as exc:
         errors[exc.field or "id"] = exc.message
-    except manage.Conflict as exc:
+    except Conflict as exc:
         errors["id"] = str(exc)
     db.session.rollback()
     return render("projects/index.html", 422, form=form, errors=errors)

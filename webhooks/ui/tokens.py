@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from .. import auth
+from ..exceptions import Invalid
 from ..extensions import app_now, db
 from .common import is_htmx, render, visible_projects
 
@@ -50,14 +51,14 @@ def _new_token(form):
     """Create a token from the form's fields; returns (token, plaintext)."""
     now = app_now()
     if form.get("expires_in", "") not in EXPIRY_CHOICES:
-        raise auth.AccessError("choose one of the offered expiries", "expires_in")
+        raise Invalid("choose one of the offered expiries", "expires_in")
     lifetime = EXPIRY_CHOICES[form.get("expires_in", "")][1]
     project_ids = None
     if form.get("access") == "some":
         try:
             project_ids = [int(p) for p in form.getlist("projects")]
         except ValueError:
-            raise auth.AccessError("choose projects from the list", "projects") from None
+            raise Invalid("choose projects from the list", "projects") from None
     return auth.create_token(db.session, current_user, form.get("name", ""),
                              form.getlist("scopes"), project_ids,
                              now + lifetime if lifetime else None, now)
@@ -70,7 +71,7 @@ def create_token():
     form = request.form
     try:
         token, plaintext = _new_token(form)
-    except auth.AccessError as exc:
+    except Invalid as exc:
         db.session.rollback()
         context = _context(form, {exc.field or "name": exc.message})
         return render("tokens/_create.html" if is_htmx() else "tokens/list.html", 422, **context)

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from .. import manage
 from ..events import EVENT_GROUPS
-from ..extensions import app_now, db
+from ..exceptions import Invalid
+from ..extensions import app_now, db, host_policy
 from ..models import Delivery, Webhook
 from ..scheduler import sender_for
-from .common import host_policy, is_htmx, project_or_404, render, webhook_or_404
+from .common import is_htmx, project_or_404, render, webhook_or_404
 
 bp = Blueprint("webhooks", __name__)
 
@@ -25,7 +26,6 @@ bp = Blueprint("webhooks", __name__)
 GROUP_LABELS = {"Tasks": "Task"}
 EVENT_GROUP_LIST = [(GROUP_LABELS.get(name, name), events) for name, events in EVENT_GROUPS.items()]
 RECENT = 50  # deliveries in the recent-outcomes strip
-MANUAL_REASON = manage.TURNED_OFF_BY_HAND
 _PREFIX_RE = re.compile(r"^(w\d{1,18}-)?$")
 
 
@@ -33,7 +33,7 @@ _PREFIX_RE = re.compile(r"^(w\d{1,18}-)?$")
 def _helpers() -> dict:
     settings = current_app.config["DELIVERY"]
     return {"event_groups": EVENT_GROUP_LIST, "threshold": settings.max_consecutive_failures,
-            "ago": ago, "utc": utc, "manual_reason": MANUAL_REASON}
+            "ago": ago, "utc": utc}
 
 
 def utc(moment: datetime) -> str:
@@ -83,11 +83,11 @@ def _attempt(action) -> tuple[object, dict]:
     """
     try:
         return action(), {}
-    except manage.Invalid as exc:
+    except Invalid as exc:
         errors = {exc.field or "url": exc.message}
     try:
         manage.parse_events(request.form.getlist("events"))
-    except manage.Invalid as exc:
+    except Invalid as exc:
         errors.setdefault("events", exc.message)
     db.session.rollback()
     return None, errors
@@ -133,7 +133,7 @@ def check_url(project_id: int):
     prefix, error = request.args.get("prefix", ""), None
     try:
         manage.parse_url(request.args.get("url", ""), host_policy())
-    except manage.Invalid as exc:
+    except Invalid as exc:
         error = exc.message
     return render("webhooks/_url_error.html", error=error,
                   prefix=prefix if _PREFIX_RE.match(prefix) else "")
