@@ -11,6 +11,7 @@ import pytest
 from webhooks.delivery.signing import sign, verify
 from webhooks.events import (
     EVENT_TYPES,
+    EVENTS,
     EventError,
     encode_body,
     parse_json,
@@ -499,3 +500,52 @@ def test_signature_changes_with_any_body_byte_and_verify_checks_it():
     assert not verify(SIGN_BODY + b" ", SIGN_SECRET, header)
     assert not verify(SIGN_BODY, SIGN_SECRET + "x", header)
     assert not verify(SIGN_BODY, SIGN_SECRET, "")
+
+
+# --- the one event table: examples, validation and the OpenAPI schemas agree ----------------
+
+def _schema(name: str):
+    """A validator for one of the OpenAPI document's component schemas."""
+    import jsonschema_rs
+
+    from webhooks.openapi import document
+
+    return jsonschema_rs.validator_for({"$ref": f"#/components/schemas/{name}",
+                                        "components": document()["components"]})
+
+
+def _schema_name(event: str, suffix: str) -> str:
+    return "".join(w[:1].upper() + w[1:] for w in event.replace("-", ".").split(".")) + suffix
+
+
+def test_the_table_has_one_example_per_subscribable_event_in_the_docs_order():
+    assert [e.name for e in EVENTS] == list(EVENT_TYPES) == list(VALID)
+    assert all(e.example["event"] == e.name and e.fires for e in EVENTS)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.name)
+def test_every_example_validates_round_trips_and_fits_both_openapi_schemas(event):
+    project, body = validate(event.example, NOW)
+    assert project == 774
+    sent = json.loads(encode_body(body))
+    assert validate(sent, NOW) == (project, body)  # what we send, ingested again, is the same
+    assert sent == {**event.example, "timestamp": NOW_TEXT}
+    _schema(_schema_name(event.name, "Event")).validate(event.example)
+    _schema(_schema_name(event.name, "Payload")).validate(sent)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.name)
+def test_the_openapi_schemas_refuse_what_validation_refuses(event):
+    first_own_field = next(k for k in event.example if k not in ("event", "initiatorId"))
+    broken = {**event.example, first_own_field: "not the right type"}
+    with pytest.raises(EventError):
+        validate(broken, NOW)
+    assert not _schema(_schema_name(event.name, "Event")).is_valid(broken)
+
+
+def test_openapi_ingest_schemas_carry_the_tables_examples():
+    from webhooks.openapi import document
+
+    schemas = document()["components"]["schemas"]
+    for event in EVENTS:
+        assert schemas[_schema_name(event.name, "Event")]["examples"] == [event.example]

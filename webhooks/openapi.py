@@ -6,14 +6,13 @@ Path parameters keep the names of the Flask routes (`{webhook_id}` for `<webhook
 from __future__ import annotations
 
 from .events import (
-    ASSIGNED_TO_SPRINT,
+    BY_NAME,
     EVENT_TYPES,
-    SPRINT_DELETED,
-    SPRINT_EVENTS,
-    TASK_EVENTS,
+    NULLABLE_INT,
+    OBJECTS,
     TEST_EVENT,
-    TIME_ENTRY_EVENTS,
     WITH_CHANGES,
+    family_of,
 )
 from .models import DeliveryStatus
 from .version import __version__
@@ -61,71 +60,60 @@ def _schema_name(event: str, suffix: str) -> str:
 
 
 def _event_objects() -> dict:
-    """Task, TimeEntry, Sprint and Changes: required ids checked, other keys pass through."""
-    passes = "Other fields pass through unchanged."
-    return {
-        "Task": obj({"id": INT64, "goalId": INT64}, closed=False, description=(
-            "A task; `goalId` is its project. " + passes + " TaskView sends description, "
-            "complete, statusId, priorityId, tags, assignedUsers, subtasks.")),
-        "TimeEntry": obj({"id": INT64, "taskId": INT64, "goalId": INT64}, closed=False,
-                         description="A time entry; `goalId` is its project. " + passes),
-        "Sprint": obj({"id": INT64, "goalId": INT64, "status": {"type": "string", "minLength": 1}},
-                      closed=False, description=(
-                          "A sprint as it is when the event fires. " + passes + " TaskView "
-                          "sends name, status, startDate, endDate, goalAchieved, completedAt.")),
-        "Changes": {"type": "object", "minProperties": 1,
-                    "description": "Only the fields that changed, with their new values."},
-    }
+    """Task, TimeEntry, Sprint (from events.OBJECTS) and Changes."""
+    schemas = {}
+    for rule in OBJECTS.values():
+        props = {field: INT64 for field in rule.ints}
+        props |= {field: {"type": "string", "minLength": 1} for field in rule.strings}
+        sent = f" TaskView sends {rule.sent}." if rule.sent else ""
+        schemas[rule.schema] = obj(props, closed=False, description=(
+            f"Required: {', '.join(props)}. Other fields pass through unchanged.{sent}"))
+    schemas["Changes"] = {"type": "object", "minProperties": 1,
+                          "description": "Only the fields that changed, with their new values."}
+    return schemas
+
+
+def _field(key: str, rule: str, description: str) -> dict:
+    if rule in OBJECTS:
+        return {**ref(OBJECTS[rule].schema), "description": description}
+    return {**(NULLABLE_INT64 if rule == NULLABLE_INT else INT64), "description": description}
 
 
 def _event_fields(event: str, outgoing: bool) -> tuple[dict, list[str]]:
-    """The top-level properties of an event body, in wire order, and the required ones."""
-    initiator = {**NULLABLE_INT64, "description": "Who caused the event; null when nobody did."}
-    top_goal = {**INT64, "description": "The project (the host app's goalId)."}
-    props: dict = {"event": {"const": event}, "timestamp": TIMESTAMP}
-    if event in TASK_EVENTS or event in TIME_ENTRY_EVENTS:
-        key = "task" if event in TASK_EVENTS else "timeEntry"
-        props[key] = ref("Task" if key == "task" else "TimeEntry")
-        if event in WITH_CHANGES:
-            props["changes"] = ref("Changes")
-        props["initiatorId"] = initiator
-        if not outgoing:
-            props["goalId"] = {**INT64, "description": f"Optional; must equal {key}.goalId. "
-                               "Not echoed in the outgoing body."}
-        required = ["event", key, *(["changes"] if event in WITH_CHANGES else [])]
-    elif event in SPRINT_EVENTS or event == SPRINT_DELETED:
-        props |= {"sprintId": {**INT64, "description": "Equal to sprint.id where both are sent."},
-                  "goalId": top_goal, "initiatorId": initiator}
-        required = ["event", "sprintId", "goalId"]
-        if event != SPRINT_DELETED:
-            props["sprint"] = ref("Sprint")
-            required.append("sprint")
-            if event in WITH_CHANGES:
-                props["changes"] = ref("Changes")
-                required.append("changes")
-    elif event == ASSIGNED_TO_SPRINT:
-        props |= {"taskId": INT64,
-                  "sprintId": {**NULLABLE_INT64, "description": "The new sprint; null if removed."},
-                  "prevSprintId": {**NULLABLE_INT64, "description": "The previous one, or null."},
-                  "goalId": top_goal, "initiatorId": initiator}
-        required = ["event", "taskId", "sprintId", "prevSprintId", "goalId"]
-    else:  # webhook.test, outgoing only
-        props |= {"webhookId": INT64, "goalId": top_goal, "initiatorId": initiator}
-        required = list(props)
+    """The top-level properties of an event body, in wire order, and the required ones, from
+    the event's family in `webhooks.events`."""
+    family = family_of(event)
+    own = {key: _field(key, rule, text) for key, rule, text in family.fields}
+    common = {
+        "event": {"const": event},
+        "timestamp": TIMESTAMP if outgoing else {
+            "type": "string", "pattern": TIMESTAMP_PATTERN,
+            "description": "Optional; kept verbatim. Defaults to the time the event is accepted."},
+        "initiatorId": {**NULLABLE_INT64,
+                        "description": "Who caused the event; null when nobody did."},
+        "changes": ref("Changes"),
+    }
+    keys = [k for k in family.keys if k != "changes" or event in WITH_CHANGES]
+    props = {key: own.get(key) or common[key] for key in keys}
     if outgoing:
-        required = [k for k in props if k in required or k in ("timestamp", "initiatorId")]
-    else:
-        props["timestamp"] = {"type": "string", "pattern": TIMESTAMP_PATTERN, "description": (
-            "Optional; kept verbatim. Defaults to the time the event is accepted.")}
+        return props, list(props)
+    if not family.echo_goal:
+        inner = family.project
+        props["goalId"] = {**INT64, "description": f"Optional; must equal {inner}. "
+                           "Not echoed in the outgoing body."}
+    required = ["event", *own, *(["changes"] if event in WITH_CHANGES else [])]
     return props, required
 
 
 def _event_schemas() -> dict:
-    """One schema per event type for ingest (`...Event`) and as delivered (`...Payload`)."""
+    """One schema per event type for ingest (`...Event`, with the table's example) and as
+    delivered (`...Payload`)."""
     schemas = {}
     for event in EVENT_TYPES:
         props, required = _event_fields(event, outgoing=False)
-        schemas[_schema_name(event, "Event")] = obj(props, required, f"An ingested {event}.")
+        schema = obj(props, required, f"An ingested {event}: {BY_NAME[event].fires.lower()}.")
+        schemas[_schema_name(event, "Event")] = {**schema,
+                                                 "examples": [BY_NAME[event].example]}
     for event in (*EVENT_TYPES, TEST_EVENT):
         props, required = _event_fields(event, outgoing=True)
         schemas[_schema_name(event, "Payload")] = obj(

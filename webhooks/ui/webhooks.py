@@ -22,9 +22,7 @@ from .common import is_htmx, project_or_404, render, webhook_or_404
 
 bp = Blueprint("webhooks", __name__)
 
-# The issue names the groups "Task", "Time entries", "Sprints"; events.py calls the first "Tasks".
-GROUP_LABELS = {"Tasks": "Task"}
-EVENT_GROUP_LIST = [(GROUP_LABELS.get(name, name), events) for name, events in EVENT_GROUPS.items()]
+EVENT_GROUP_LIST = list(EVENT_GROUPS.items())
 RECENT = 50  # deliveries in the recent-outcomes strip
 _PREFIX_RE = re.compile(r"^(w\d{1,18}-)?$")
 
