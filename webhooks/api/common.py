@@ -51,8 +51,8 @@ def require(scope: str) -> ApiToken:
     return token
 
 
-def json_object(max_bytes: int = 1024 * 1024) -> dict:
-    """The request body as a JSON object, or a 413/400."""
+def json_object(max_bytes: int = 1024 * 1024, fields: set[str] | None = None) -> dict:
+    """The request body as a JSON object, or a 413/400; with `fields`, any other key is a 422."""
     raw = read_body(max_bytes)
     try:
         data = parse_json(raw)
@@ -60,6 +60,9 @@ def json_object(max_bytes: int = 1024 * 1024) -> dict:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
+    for key in data if fields is not None else ():
+        if key not in fields:
+            raise Invalid(f"unknown field {key!r}", key)
     return data
 
 
@@ -78,16 +81,17 @@ def reachable(token: ApiToken) -> set[int] | None:
     return auth.token_project_ids(db.session, token)
 
 
-def project_or_404(token: ApiToken, project_id: int) -> Project:
-    return lookup.project(db.session, project_id, reachable(token))
+def project_or_404(token: ApiToken, raw_id: str) -> Project:
+    """The project whose id is in the path, if the token reaches it; else a 404."""
+    return lookup.project(db.session, path_id(raw_id, "project"), reachable(token))
 
 
-def webhook_or_404(token: ApiToken, webhook_id: int) -> Webhook:
-    return lookup.webhook(db.session, webhook_id, reachable(token))
+def webhook_or_404(token: ApiToken, raw_id: str) -> Webhook:
+    return lookup.webhook(db.session, path_id(raw_id, "webhook"), reachable(token))
 
 
-def delivery_or_404(token: ApiToken, delivery_id: int) -> tuple[Delivery, Webhook]:
-    return lookup.delivery(db.session, delivery_id, reachable(token))
+def delivery_or_404(token: ApiToken, raw_id: str) -> tuple[Delivery, Webhook]:
+    return lookup.delivery(db.session, path_id(raw_id, "delivery"), reachable(token))
 
 
 def page_args() -> tuple[int, int | None]:

@@ -10,7 +10,7 @@ from ..history import attempt_log, deliveries_page, encode_cursor, event_body
 from ..models import DeliveryStatus
 from ..scheduler import wake
 from . import serialize
-from .common import delivery_or_404, page_args, path_id, require, webhook_or_404
+from .common import delivery_or_404, page_args, require, webhook_or_404
 
 bp = Blueprint("deliveries", __name__)
 
@@ -18,7 +18,7 @@ bp = Blueprint("deliveries", __name__)
 @bp.get("/webhooks/<webhook_id>/deliveries")
 def list_deliveries(webhook_id: str):
     token = require("webhooks:read")
-    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    webhook = webhook_or_404(token, webhook_id)
     status = request.args.get("status")
     if status is not None and status not in tuple(DeliveryStatus):
         raise Invalid(f"status must be one of {', '.join(DeliveryStatus)}", "status")
@@ -31,7 +31,7 @@ def list_deliveries(webhook_id: str):
 @bp.get("/deliveries/<delivery_id>")
 def get_delivery(delivery_id: str):
     token = require("webhooks:read")
-    delivery, _ = delivery_or_404(token, path_id(delivery_id, "delivery"))
+    delivery, _ = delivery_or_404(token, delivery_id)
     return serialize.delivery_detail(delivery, event_body(db.session, delivery),
                                      attempt_log(db.session, delivery))
 
@@ -39,7 +39,7 @@ def get_delivery(delivery_id: str):
 @bp.post("/deliveries/<delivery_id>/retry")
 def retry_delivery(delivery_id: str):
     token = require("webhooks:write")
-    delivery, webhook = delivery_or_404(token, path_id(delivery_id, "delivery"))
+    delivery, webhook = delivery_or_404(token, delivery_id)
     manage.retry_delivery(db.session, delivery, webhook, app_now())
     db.session.commit()
     wake(current_app)

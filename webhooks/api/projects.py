@@ -9,7 +9,7 @@ from ..exceptions import Invalid
 from ..extensions import app_now, db
 from ..models import Project
 from . import serialize
-from .common import json_object, page, page_args, path_id, project_or_404, reachable, require
+from .common import json_object, page, page_args, project_or_404, reachable, require
 
 bp = Blueprint("projects", __name__)
 
@@ -30,8 +30,7 @@ def list_projects():
 @bp.post("/projects")
 def create_project():
     require("projects:write")
-    data = json_object()
-    _only(data, {"id", "name"})
+    data = json_object(fields={"id", "name"})
     if isinstance(data.get("id"), bool) or not isinstance(data.get("id"), int):
         raise Invalid("id must be an integer (the host app's goalId)", "id")
     project = manage.create_project(db.session, data.get("id"), data.get("name"), app_now())
@@ -42,15 +41,14 @@ def create_project():
 @bp.get("/projects/<project_id>")
 def get_project(project_id: str):
     token = require("webhooks:read")
-    return serialize.project(project_or_404(token, path_id(project_id, "project")))
+    return serialize.project(project_or_404(token, project_id))
 
 
 @bp.patch("/projects/<project_id>")
 def update_project(project_id: str):
     token = require("projects:write")
-    project = project_or_404(token, path_id(project_id, "project"))
-    data = json_object()
-    _only(data, {"name"})
+    project = project_or_404(token, project_id)
+    data = json_object(fields={"name"})
     if "name" in data:
         project.name = manage.parse_name(data["name"])
         project.updated_at = app_now()
@@ -61,12 +59,7 @@ def update_project(project_id: str):
 @bp.delete("/projects/<project_id>")
 def delete_project(project_id: str):
     token = require("projects:write")
-    manage.delete_project(db.session, project_or_404(token, path_id(project_id, "project")))
+    manage.delete_project(db.session, project_or_404(token, project_id))
     db.session.commit()
     return "", 204
 
-
-def _only(data: dict, allowed: set[str]) -> None:
-    for key in data:
-        if key not in allowed:
-            raise Invalid(f"unknown field {key!r}", key)

@@ -10,8 +10,7 @@ from ..extensions import app_now, db, host_policy
 from ..models import Webhook
 from ..scheduler import sender_for
 from . import serialize
-from .common import json_object, page, page_args, path_id, project_or_404, require, webhook_or_404
-from .projects import _only
+from .common import json_object, page, page_args, project_or_404, require, webhook_or_404
 
 bp = Blueprint("webhooks", __name__)
 NO_STORE = {"Cache-Control": "no-store"}  # an answer showing a secret: no cache keeps a copy
@@ -20,7 +19,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # an answer showing a secret: no cache
 @bp.get("/projects/<project_id>/webhooks")
 def list_webhooks(project_id: str):
     token = require("webhooks:read")
-    project = project_or_404(token, path_id(project_id, "project"))
+    project = project_or_404(token, project_id)
     limit, after = page_args()
     query = select(Webhook).where(Webhook.project_id == project.id).order_by(Webhook.id)
     if after is not None:
@@ -31,9 +30,8 @@ def list_webhooks(project_id: str):
 @bp.post("/projects/<project_id>/webhooks")
 def create_webhook(project_id: str):
     token = require("webhooks:write")
-    project = project_or_404(token, path_id(project_id, "project"))
-    data = json_object()
-    _only(data, {"url", "events", "standardWebhooks"})
+    project = project_or_404(token, project_id)
+    data = json_object(fields={"url", "events", "standardWebhooks"})
     for field in ("url", "events"):
         if field not in data:
             raise Invalid(f"{field} is required", field)
@@ -47,15 +45,14 @@ def create_webhook(project_id: str):
 @bp.get("/webhooks/<webhook_id>")
 def get_webhook(webhook_id: str):
     token = require("webhooks:read")
-    return serialize.webhook(webhook_or_404(token, path_id(webhook_id, "webhook")))
+    return serialize.webhook(webhook_or_404(token, webhook_id))
 
 
 @bp.patch("/webhooks/<webhook_id>")
 def update_webhook(webhook_id: str):
     token = require("webhooks:write")
-    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
-    data = json_object()
-    _only(data, {"url", "events", "active", "standardWebhooks"})
+    webhook = webhook_or_404(token, webhook_id)
+    data = json_object(fields={"url", "events", "active", "standardWebhooks"})
     for key, value in data.items():
         if value is None:  # null would otherwise read as "leave unchanged"
             raise Invalid(f"{key} must not be null", key)
@@ -69,7 +66,7 @@ def update_webhook(webhook_id: str):
 @bp.delete("/webhooks/<webhook_id>")
 def delete_webhook(webhook_id: str):
     token = require("webhooks:write")
-    manage.delete_webhook(db.session, webhook_or_404(token, path_id(webhook_id, "webhook")))
+    manage.delete_webhook(db.session, webhook_or_404(token, webhook_id))
     db.session.commit()
     return "", 204
 
@@ -77,7 +74,7 @@ def delete_webhook(webhook_id: str):
 @bp.post("/webhooks/<webhook_id>/rotate-secret")
 def rotate_secret(webhook_id: str):
     token = require("webhooks:write")
-    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    webhook = webhook_or_404(token, webhook_id)
     secret = manage.rotate_secret(webhook, current_app.extensions["secret_box"], app_now())
     db.session.commit()
     return {"secret": secret}, 200, NO_STORE
@@ -86,7 +83,7 @@ def rotate_secret(webhook_id: str):
 @bp.post("/webhooks/<webhook_id>/test")
 def test_webhook(webhook_id: str):
     token = require("webhooks:write")
-    webhook = webhook_or_404(token, path_id(webhook_id, "webhook"))
+    webhook = webhook_or_404(token, webhook_id)
     delivery = manage.send_test(db.session, webhook, current_app.extensions["secret_box"],
                                 sender_for(current_app), current_app.config["DELIVERY"], app_now)
     return {"delivery": {**serialize.delivery(delivery), "durationMs": delivery.duration_ms,
