@@ -15,9 +15,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from webhooks import create_app
+from webhooks import create_app, manage
 from webhooks.auth import create_token, create_user
 from webhooks.delivery.dispatcher import Dispatcher
+from webhooks.delivery.hosts import HostPolicy
 from webhooks.delivery.sender import AsyncioSender
 from webhooks.extensions import db
 from webhooks.models import Base, Project
@@ -262,6 +263,35 @@ def stamp_head(app):
     db.session.rollback()
     db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
     db.session.commit()
+
+
+@pytest.fixture
+def add_project(app, clock):
+    def add(project_id: int, name: str = "Other") -> Project:
+        project = Project(id=project_id, name=name, created_at=clock(), updated_at=clock())
+        db.session.add(project)
+        db.session.commit()
+        return project
+    return add
+
+
+@pytest.fixture
+def add_webhook(app, clock, receiver):
+    """add_webhook(project, events, active=True) -> (webhook id, secret)."""
+    def add(project: Project, events, active: bool = True, url: str | None = None):
+        webhook, secret = manage.create_webhook(
+            db.session, app.extensions["secret_box"], HostPolicy.parse("loopback"), project,
+            url or receiver.url(), list(events), clock())
+        webhook.active = active
+        db.session.commit()
+        return webhook.id, secret
+    return add
+
+
+@pytest.fixture
+def writer(make_token, project):
+    """An admin's events:write token for all projects."""
+    return make_token("events:write")
 
 
 @pytest.fixture(autouse=True)

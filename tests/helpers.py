@@ -56,3 +56,23 @@ class Browser:
 
     def post(self, url: str, **kwargs):
         return self.open("POST", url, **kwargs)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def task_event(goal_id: int = 774, event: str = "task.created", **task) -> dict:
+    return {"event": event, "task": {"id": 1, "goalId": goal_id, **task}}
+
+
+def counts() -> tuple[int, int]:
+    """(events, deliveries) stored, read afresh."""
+    from sqlalchemy import func, select
+
+    from webhooks.extensions import db
+    from webhooks.models import Delivery, Event
+
+    db.session.rollback()
+    return (db.session.scalar(select(func.count()).select_from(Event)),
+            db.session.scalar(select(func.count()).select_from(Delivery)))

@@ -76,6 +76,7 @@ OWN_TOKEN = {"metrics.metrics"}
 
 API_SCOPES = {
     "api.events.ingest_event": "events:write",
+    "api.events.ingest_batch": "events:write",
     "api.projects.list_projects": "webhooks:read",
     "api.projects.create_project": "projects:write",
     "api.projects.get_project": "webhooks:read",
@@ -97,6 +98,7 @@ API_SCOPES = {
 # gets. None: not judged here.
 API_COLLECTIONS = {
     "api.events.ingest_event": 403,     # goalId 775 is not among the token's projects (§3)
+    "api.events.ingest_batch": 403,     # the same, for its one item
     "api.projects.list_projects": 200,  # a list without 775
     "api.projects.create_project": None,  # touches no existing project (admins' tokens only)
 }
@@ -404,6 +406,8 @@ def api_body(endpoint: str, world: World, project_id: int = 775):
     return {
         "api.events.ingest_event": {"event": "task.created",
                                     "task": {"id": 2, "goalId": project_id}},
+        "api.events.ingest_batch": {"events": [{"event": "task.created",
+                                                "task": {"id": 2, "goalId": project_id}}]},
         "api.projects.create_project": {"id": 776, "name": "New776"},
         "api.projects.update_project": {"name": "Renamed775"},
         "api.webhooks.create_webhook": {"url": world.receiver.url("/new"),

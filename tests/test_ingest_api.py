@@ -6,21 +6,19 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from webhooks import manage
 from webhooks.auth import create_user
 from webhooks.crypto import hash_token
-from webhooks.delivery.hosts import HostPolicy
 from webhooks.delivery.signing import sign
 from webhooks.events import encode_body
 from webhooks.extensions import db
 from webhooks.models import ApiToken, Delivery, Event, Project
 from webhooks.version import __version__
 
-from .helpers import assert_error
+from .helpers import assert_error, bearer, counts, task_event
 
 URL = "/api/v1/events"
 TASK_UPDATED = {"event": "task.updated",
@@ -28,52 +26,9 @@ TASK_UPDATED = {"event": "task.updated",
                 "changes": {"statusId": 5}, "initiatorId": 7}
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def task_event(goal_id: int = 774, event: str = "task.created", **task) -> dict:
-    return {"event": event, "task": {"id": 1, "goalId": goal_id, **task}}
-
-
-def counts() -> tuple[int, int]:
-    db.session.rollback()
-    return (db.session.scalar(select(func.count()).select_from(Event)),
-            db.session.scalar(select(func.count()).select_from(Delivery)))
-
-
 def token_row(plaintext: str) -> ApiToken:
     db.session.rollback()
     return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-
-
-@pytest.fixture
-def add_project(app, clock):
-    def add(project_id: int, name: str = "Other") -> Project:
-        project = Project(id=project_id, name=name, created_at=clock(), updated_at=clock())
-        db.session.add(project)
-        db.session.commit()
-        return project
-    return add
-
-
-@pytest.fixture
-def add_webhook(app, clock, receiver):
-    """add_webhook(project, events, active=True) -> (webhook id, secret)."""
-    def add(project: Project, events, active: bool = True, url: str | None = None):
-        webhook, secret = manage.create_webhook(
-            db.session, app.extensions["secret_box"], HostPolicy.parse("loopback"), project,
-            url or receiver.url(), list(events), clock())
-        webhook.active = active
-        db.session.commit()
-        return webhook.id, secret
-    return add
-
-
-@pytest.fixture
-def writer(make_token, project):
-    """An admin's events:write token for all projects."""
-    return make_token("events:write")
 
 
 @pytest.fixture

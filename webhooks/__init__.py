@@ -47,20 +47,28 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from sqlalchemy.orm import sessionmaker
+
     from .crypto import SecretBox
     from .dbtx import configure_engine
     from .delivery.hosts import HostPolicy
     from .extensions import db, migrate
+    from .ingest_writer import IngestWriter
 
     db.init_app(app)
     migrations = os.path.join(os.path.dirname(app.instance_path), "migrations")
     migrate.init_app(app, db, directory=migrations)
     with app.app_context():
         configure_engine(db.engine)
+        app.extensions["ingest_writer"] = IngestWriter(sessionmaker(bind=db.engine))
     app.extensions["host_policy"] = HostPolicy.parse(app.config["WEBHOOKS_ALLOWED_HOSTS"])
     app.extensions["secret_box"] = SecretBox(app.config["SECRET_KEY"],
                                              app.config.get("SECRET_KEY_FALLBACKS") or ())
     _init_write_intent(app)
+
+
+# Requests that only read here: the ingest writer stores their events, in its own transactions.
+WRITES_ELSEWHERE = {"api.events.ingest_event", "api.events.ingest_batch"}
 
 
 def _init_write_intent(app: Flask) -> None:
@@ -71,7 +79,8 @@ def _init_write_intent(app: Flask) -> None:
 
     @app.before_request
     def mark_writes():
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS")
+                         and request.endpoint not in WRITES_ELSEWHERE)
 
     @app.teardown_request
     def clear_writes(_exc):

@@ -109,11 +109,16 @@ def _event_schemas() -> dict:
     """One schema per event type for ingest (`...Event`, with the table's example) and as
     delivered (`...Payload`)."""
     schemas = {}
+    key = {"type": "string", "minLength": 1, "maxLength": 255, "description": (
+        "Optional; the Idempotency-Key of this item: used for the same project within 24 h, "
+        "the item answers its first result (replayed) and stores nothing new.")}
     for event in EVENT_TYPES:
         props, required = _event_fields(event, outgoing=False)
         schema = obj(props, required, f"An ingested {event}: {BY_NAME[event].fires.lower()}.")
         schemas[_schema_name(event, "Event")] = {**schema,
                                                  "examples": [BY_NAME[event].example]}
+        schemas[_schema_name(event, "BatchItem")] = obj(
+            {**props, "idempotencyKey": key}, required, f"A {event} in a batch.")
     for event in (*EVENT_TYPES, TEST_EVENT):
         props, required = _event_fields(event, outgoing=True)
         schemas[_schema_name(event, "Payload")] = obj(
@@ -154,6 +159,9 @@ def _resources() -> dict:
         "completedAt": NULLABLE_TIMESTAMP,
     }
     secret = {"type": "string", "description": "Shown only this once."}
+    accepted = {"eventId": {"type": "string"}, "deliveries": {
+        "type": "integer", "minimum": 0,
+        "description": "Deliveries created: one per subscribed active webhook."}}
     return {
         "Project": obj({"id": {**INT64, "description": "The host app's goalId."},
                         "name": {"type": "string"}, "createdAt": TIMESTAMP,
@@ -172,9 +180,12 @@ def _resources() -> dict:
                         "error": {"type": ["string", "null"]},
                         "responseBody": {"type": ["string", "null"],
                                          "description": "At most 4 KiB of the answer."}}),
-        "Accepted": obj({"eventId": {"type": "string"},
-                         "deliveries": {"type": "integer", "minimum": 0, "description":
-                                        "Deliveries created: one per subscribed active webhook."}}),
+        "Accepted": obj(accepted),
+        "BatchAccepted": obj({"items": {"type": "array", "description": "In the order given.",
+                                        "items": obj({**accepted, "replayed": {
+                                            "type": "boolean", "description": (
+                                                "This item's idempotencyKey was used before: "
+                                                "its first answer, nothing stored.")}})}}),
         "Error": obj({"error": obj({"code": {"type": "string"}, "message": {"type": "string"},
                                     "field": {"type": "string",
                                               "description": "The input at fault, if one is."}},
@@ -215,6 +226,9 @@ def _inputs() -> dict:
 def _components() -> dict:
     schemas = {**_inputs(), **_resources(), **_event_objects(), **_event_schemas()}
     schemas["EventBody"] = _one_of(EVENT_TYPES, "Event", "An event to ingest, by its type.")
+    schemas["BatchItem"] = _one_of(EVENT_TYPES, "BatchItem", "An event of a batch, by its type.")
+    schemas["Batch"] = obj({"events": {"type": "array", "items": ref("BatchItem"),
+                                       "minItems": 1, "maxItems": 100}})
     schemas["Payload"] = _one_of((*EVENT_TYPES, TEST_EVENT), "Payload",
                                  "The outgoing body of a delivery, by its event type.")
     return {
@@ -306,6 +320,11 @@ def _paths() -> dict:
             "ingestEvent", "Events", "Accept an event and queue its deliveries", "events:write",
             (202, "Accepted", "Stored with one delivery per subscribed active webhook."),
             (404,), (idempotency,), "EventBody")},
+        "/events/batch": {"post": _op(
+            "ingestBatch", "Events", "Accept 1 to 100 events at once, all or nothing",
+            "events:write", (202, "BatchAccepted", "All stored, or nothing if any is refused: "
+                             "then the first refused item's error, its field prefixed with "
+                             "events[i]."), (404,), (), "Batch")},
         "/projects": {
             "get": _op("listProjects", "Projects", "List the projects the token reaches", read,
                        (200, "ProjectPage", "A page of projects, by id."), (422,), page),
