@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,7 +15,7 @@ from .crypto import hash_token, new_api_token
 from .dbtx import writing
 from .exceptions import Invalid
 from .lookup import find
-from .models import ApiToken, Project, User, memberships
+from .models import ApiToken, Project, User, memberships, token_projects
 
 SCOPES = ("events:write", "webhooks:read", "webhooks:write", "projects:write")
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
@@ -139,22 +140,70 @@ def create_token(session: Session, user: User, name: str, scopes, project_ids: l
     return token, plaintext
 
 
-def authenticate_token(session: Session, plaintext: str, now: datetime) -> ApiToken | None:
-    """The live token with this plaintext (not expired, not revoked), noting its use."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-    if token is None or token.revoked_at is not None:
+@dataclass(frozen=True)
+class Caller:
+    """What an API request may do, read from its live token: the scopes, whether its user is an
+    administrator, and the projects it reaches (None: all of them)."""
+
+    token_id: int
+    scopes: frozenset[str]
+    is_admin: bool
+    projects: frozenset[int] | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    def reaches(self, project_id: int) -> bool:
+        """Whether the token may act on this project id (decided without looking it up)."""
+        return self.projects is None or project_id in self.projects
+
+
+_tokens, _users = ApiToken.__table__, User.__table__
+# Built once: every API request runs them, and composing a statement costs more than running it.
+_CALLER = (select(_tokens.c.id, _tokens.c.scopes, _tokens.c.all_projects, _tokens.c.expires_at,
+                  _tokens.c.last_used_at, _tokens.c.user_id, _users.c.is_admin)
+           .join(_users, _users.c.id == _tokens.c.user_id)
+           .where(_tokens.c.token_hash == bindparam("hash"), _tokens.c.revoked_at.is_(None)))
+_MEMBER_OF = select(memberships.c.project_id).where(memberships.c.user_id == bindparam("user"))
+_LISTED = select(token_projects.c.project_id).where(token_projects.c.token_id == bindparam("token"))
+
+
+def load_caller(session: Session, token_hash: str) -> Caller | None:
+    """The caller of the unrevoked token with this hash, or None (expiry is the caller's)."""
+    row = session.execute(_CALLER, {"hash": token_hash}).first()
+    if row is None:
         return None
-    if token.expires_at is not None and token.expires_at <= now:
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
-        # Its own short write transaction, committed at once: reads, refused requests and
-        # idempotent replays commit nothing else.
+    visible = None if row.is_admin else set(session.scalars(_MEMBER_OF, {"user": row.user_id}))
+    reached = visible
+    if not row.all_projects:
+        listed = set(session.scalars(_LISTED, {"token": row.id}))
+        reached = listed if visible is None else listed & visible
+    return Caller(row.id, frozenset(s for s in row.scopes.split(",") if s), row.is_admin,
+                  None if reached is None else frozenset(reached), row.expires_at,
+                  row.last_used_at)
+
+
+def note_use(session: Session, caller: Caller, now: datetime) -> Caller:
+    """Record the token's use (at most once a minute, so ingest stays one write); the caller
+    as it is now."""
+    if caller.last_used_at is not None and now - caller.last_used_at < LAST_USED_GRANULARITY:
+        return caller
+    # Its own short write transaction, committed at once: reads, refused requests and
+    # idempotent replays commit nothing else.
+    session.commit()
+    with writing():
+        session.execute(update(ApiToken).where(ApiToken.id == caller.token_id)
+                        .values(last_used_at=now))
         session.commit()
-        with writing():
-            session.execute(update(ApiToken).where(ApiToken.id == token.id)
-                            .values(last_used_at=now))
-            session.commit()
-    return token
+    return replace(caller, last_used_at=now)
+
+
+def authenticate_token(session: Session, plaintext: str, now: datetime) -> Caller | None:
+    """The caller of the live token with this plaintext (not expired, not revoked), noting
+    its use."""
+    caller = load_caller(session, hash_token(plaintext))
+    if caller is None or (caller.expires_at is not None and caller.expires_at <= now):
+        return None
+    return note_use(session, caller, now)
 
 
 def visible_project_ids(session: Session, user: User) -> set[int] | None:
@@ -163,21 +212,6 @@ def visible_project_ids(session: Session, user: User) -> set[int] | None:
         return None
     rows = session.execute(select(memberships.c.project_id).where(memberships.c.user_id == user.id))
     return {row[0] for row in rows}
-
-
-def token_project_ids(session: Session, token: ApiToken) -> set[int] | None:
-    """The projects a token reaches (its list, within its user's access); None for all."""
-    visible = visible_project_ids(session, token.user)
-    if token.all_projects:
-        return visible
-    listed = {p.id for p in token.projects}
-    return listed if visible is None else listed & visible
-
-
-def can_reach(session: Session, token: ApiToken, project_id: int) -> bool:
-    """Whether the token may act on this project id (decided without looking the project up)."""
-    allowed = token_project_ids(session, token)
-    return allowed is None or project_id in allowed
 
 
 # --- Managing tokens, users and memberships from the UI ---------------------------------

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,12 @@ from .models import Delivery, DeliveryStatus, Event, Webhook
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _events, _deliveries, _webhooks = Event.__table__, Delivery.__table__, Webhook.__table__
+# Built once: composing statements costs more than running these.
+_INSERT_EVENTS, _INSERT_DELIVERIES = insert(_events), insert(_deliveries)
+_SUBSCRIBERS = (select(_webhooks.c.id, _webhooks.c.project_id, _webhooks.c.events)
+                .where(_webhooks.c.project_id.in_(bindparam("projects", expanding=True)),
+                       _webhooks.c.active.is_(True))
+                .order_by(_webhooks.c.id))
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,9 @@ def _store(session: Session, items: list[Submission], now: datetime) -> list[Acc
         if item.key:  # a second item with this key in the same call replays this one
             earlier[(item.project_id, item.key)] = answers[-1]
     if events:
-        session.execute(insert(_events), events)
+        session.execute(_INSERT_EVENTS, events)
     if deliveries:
-        session.execute(insert(_deliveries), deliveries)
+        session.execute(_INSERT_DELIVERIES, deliveries)
     return answers
 
 
@@ -126,10 +132,7 @@ def _earlier(session: Session, keys: list[tuple[int, str]],
 
 def _subscribers(session: Session, project_ids: set[int]) -> dict[tuple[int, str], list[int]]:
     """(project, event type) -> ids of the active webhooks subscribed to it, in id order."""
-    rows = session.execute(select(_webhooks.c.id, _webhooks.c.project_id, _webhooks.c.events)
-                           .where(_webhooks.c.project_id.in_(project_ids),
-                                  _webhooks.c.active.is_(True))
-                           .order_by(_webhooks.c.id))
+    rows = session.execute(_SUBSCRIBERS, {"projects": list(project_ids)})
     found: dict[tuple[int, str], list[int]] = {}
     for webhook_id, project_id, events in rows:
         for event in events.split(","):

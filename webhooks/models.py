@@ -155,10 +155,6 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
     projects: Mapped[list[Project]] = relationship(secondary=token_projects, order_by="Project.id")
 
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(s for s in self.scopes.split(",") if s)
-
 
 class Webhook(Base):
     __tablename__ = "webhooks"

@@ -4,26 +4,27 @@ from __future__ import annotations
 from flask import request
 
 from .. import auth, lookup
+from ..auth import Caller
 from ..events import parse_json
 from ..exceptions import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from ..extensions import app_now, db
 from ..history import decode_cursor, encode_cursor
-from ..models import ApiToken, Delivery, Project, Webhook
+from ..models import Delivery, Project, Webhook
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
 
 
-def bearer_token() -> ApiToken:
-    """The live token of this request, or a 401."""
+def bearer_token() -> Caller:
+    """The caller of this request's live token, or a 401."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    token = auth.authenticate_token(db.session, value.strip(), app_now())
-    if token is None:
+    caller = auth.authenticate_token(db.session, value.strip(), app_now())
+    if caller is None:
         raise Unauthorized("the API token is unknown, expired or revoked")
-    return token
+    return caller
 
 
 # Query parameters each endpoint understands; anything else is a typo worth a 422.
@@ -34,15 +35,15 @@ QUERY = {
 }
 
 
-def require(scope: str) -> ApiToken:
+def require(scope: str) -> Caller:
     """The request's token, which must carry `scope` (else 401 or 403).
 
     Then, since the caller is known, unknown query parameters are refused (422).
     """
     token = bearer_token()
-    if scope not in token.scope_set:
+    if scope not in token.scopes:
         raise Forbidden(f"the API token lacks the {scope} scope")
-    if scope == "projects:write" and not token.user.is_admin:
+    if scope == "projects:write" and not token.is_admin:
         raise Forbidden("projects:write works only with an administrator's token")
     allowed = QUERY.get(request.endpoint or "", set())
     for name in request.args:
@@ -77,20 +78,20 @@ def read_body(max_bytes: int) -> bytes:
     return raw
 
 
-def reachable(token: ApiToken) -> set[int] | None:
-    return auth.token_project_ids(db.session, token)
+def reachable(token: Caller) -> frozenset[int] | None:
+    return token.projects
 
 
-def project_or_404(token: ApiToken, raw_id: str) -> Project:
+def project_or_404(token: Caller, raw_id: str) -> Project:
     """The project whose id is in the path, if the token reaches it; else a 404."""
     return lookup.project(db.session, path_id(raw_id, "project"), reachable(token))
 
 
-def webhook_or_404(token: ApiToken, raw_id: str) -> Webhook:
+def webhook_or_404(token: Caller, raw_id: str) -> Webhook:
     return lookup.webhook(db.session, path_id(raw_id, "webhook"), reachable(token))
 
 
-def delivery_or_404(token: ApiToken, raw_id: str) -> tuple[Delivery, Webhook]:
+def delivery_or_404(token: Caller, raw_id: str) -> tuple[Delivery, Webhook]:
     return lookup.delivery(db.session, path_id(raw_id, "delivery"), reachable(token))
 
 
