@@ -45,6 +45,11 @@ def _delays(raw: str) -> tuple[float, ...]:
 
 
 LOG_FORMATS = ("text", "json")
+# Attempts in flight per process. Measured (README, Performance): 100 receivers answering after
+# 200 ms get 1,135 deliveries/s at 256 against 146/s at 32, and one webhook (which may take a
+# quarter of the slots) 4,200/s to a fast receiver against 2,300/s; 512 adds half again for
+# twice the sockets.
+SEND_CONCURRENCY = 256
 
 
 def _one_of(name: str, choices: tuple[str, ...]):
@@ -81,7 +86,7 @@ class DeliverySettings:
     retry_delays: tuple[float, ...] = (10.0, 20.0)
     max_consecutive_failures: int = 10
     lease: float = 30.0
-    concurrency: int = 32
+    concurrency: int = 256  # measured: see SEND_CONCURRENCY
     max_response_bytes: int = 64 * 1024
     kept_response_bytes: int = 4 * 1024
     user_agent: str = "webhooks/0"
@@ -112,7 +117,8 @@ _ENV = {
         "262144", lambda v: int(_number("WEBHOOKS_MAX_EVENT_BYTES", v, 1))),
     "WEBHOOKS_METRICS_TOKEN": ("", str.strip),
     "WEBHOOKS_LOG_FORMAT": (LOG_FORMATS[0], _one_of("WEBHOOKS_LOG_FORMAT", LOG_FORMATS)),
-    "WEBHOOKS_SEND_CONCURRENCY": ("32", lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
+    "WEBHOOKS_SEND_CONCURRENCY": (
+        str(SEND_CONCURRENCY), lambda v: int(_number("WEBHOOKS_SEND_CONCURRENCY", v, 1))),
     "WEBHOOKS_LEASE_SECONDS": ("30", lambda v: _number("WEBHOOKS_LEASE_SECONDS", v, 1)),
     "WEBHOOKS_SESSION_HOURS": ("168", lambda v: _number("WEBHOOKS_SESSION_HOURS", v, 0.01)),
     "SECRET_KEY_FALLBACKS": ("", lambda v: [k.strip() for k in v.split(",") if k.strip()]),

@@ -208,7 +208,7 @@ class AsyncioSender:
     `ca_bundle` is a PEM file of CA certificates trusted besides the usual ones.
     """
 
-    def __init__(self, policy: HostPolicy, concurrency: int = 32,
+    def __init__(self, policy: HostPolicy, concurrency: int = 256,
                  max_response_bytes: int = 64 * 1024, kept_response_bytes: int = 4 * 1024,
                  ca_bundle: str | None = None):
         self.policy = policy
