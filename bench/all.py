@@ -18,10 +18,12 @@ from .common import ROOT
 
 # (name, module and arguments at full size, the same for --quick)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("throughput_sqlite", ["throughput", "--database", "sqlite"],
-     ["throughput", "--database", "sqlite", "--deliveries", "1000"]),
-    ("throughput_postgresql", ["throughput", "--database", "postgresql"],
-     ["throughput", "--database", "postgresql", "--deliveries", "1000"]),
+    ("throughput_sqlite", ["throughput", "--database", "sqlite", "--concurrency", "64",
+                           "--deliveries", "10000"],
+     ["throughput", "--database", "sqlite", "--concurrency", "64", "--deliveries", "1000"]),
+    ("throughput_postgresql", ["throughput", "--database", "postgresql", "--concurrency", "64",
+                               "--deliveries", "10000"],
+     ["throughput", "--database", "postgresql", "--concurrency", "64", "--deliveries", "1000"]),
     # Throughput of real `flask worker` processes sharing one PostgreSQL backlog, 1 and 2.
     ("workers_postgresql_1", ["memory", "--database", "postgresql", "--workers", "1",
                               "--deliveries", "30000"],
@@ -45,6 +47,10 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
      ["ingest", "--database", "sqlite", "--seconds", "3"]),
     ("ingest_postgresql", ["ingest", "--database", "postgresql"],
      ["ingest", "--database", "postgresql", "--seconds", "3"]),
+    ("ingest_batch_sqlite", ["ingest", "--database", "sqlite", "--batch", "100"],
+     ["ingest", "--database", "sqlite", "--batch", "100", "--seconds", "3"]),
+    ("ingest_worker_sqlite", ["ingest", "--database", "sqlite", "--worker"],
+     ["ingest", "--database", "sqlite", "--worker", "--seconds", "3"]),
     ("slow_sqlite", ["slow", "--database", "sqlite", "--concurrency", "16,32,64,128,256,512,1024"],
      ["slow", "--database", "sqlite", "--concurrency", "8,32,128", "--deliveries", "300"]),
 ]

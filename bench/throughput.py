@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +23,13 @@ import requests
 from sqlalchemy.orm import sessionmaker
 
 from webhooks.clock import utcnow
+from webhooks.config import SEND_CONCURRENCY
 from webhooks.delivery.dispatcher import Dispatcher
 from webhooks.extensions import db
 from webhooks.ingest import store_event
 from webhooks.scheduler import sender_for
 
-from .common import emit, receiver_process, scratch_database
+from .common import ROOT, emit, receiver_process, scratch_database
 from .scratch import scratch_app, task_created
 
 
@@ -64,27 +67,37 @@ def service(database_url: str, urls: list[str], total: int, concurrency: int) ->
     return done / elapsed
 
 
+def bare_aiohttp(urls: list[str], total: int, in_flight: int) -> float:
+    """Posts per second of the bare aiohttp + uvloop reference, in its own process."""
+    out = subprocess.run([sys.executable, "-m", "bench.bare_sender", "--urls", ",".join(urls),
+                          "--total", str(total), "--in-flight", str(in_flight)],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["posts_per_s"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--webhooks", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=None,
-                        help="attempts in flight (default: the sender's default)")
+                        help="attempts in flight (default: the setting's default)")
     parser.add_argument("--delay-ms", type=float, default=0, help="the receivers' answer time")
-    parser.add_argument("--no-bare", action="store_true", help="skip the bare requests figure")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare references")
     args = parser.parse_args()
-    concurrency = args.concurrency or 32  # the WEBHOOKS_SEND_CONCURRENCY default
+    concurrency = args.concurrency or SEND_CONCURRENCY
     receiver_args = ("--delay-ms", str(args.delay_ms)) if args.delay_ms else ()
     with receiver_process(*receiver_args) as (base, stats), \
             scratch_database(args.database) as url:
         urls = [f"{base}/w{i}" for i in range(args.webhooks)]
-        baseline = None if args.no_bare else bare_requests(urls, args.deliveries, concurrency)
-        ours = service(url, urls, args.deliveries, concurrency)
-        figures = {"deliveries_per_s": round(ours, 1)}
-        if baseline is not None:
-            figures.update(bare_requests_per_s=round(baseline, 1),
-                           ratio=round(ours / baseline, 3))
+        figures = {"deliveries_per_s": round(service(url, urls, args.deliveries, concurrency), 1)}
+        if not args.no_bare:
+            in_flight = min(concurrency, max(1, concurrency // 4) * args.webhooks)
+            aio = bare_aiohttp(urls, args.deliveries, in_flight)
+            req = bare_requests(urls, args.deliveries, min(concurrency, 64))
+            figures.update(bare_aiohttp_per_s=round(aio, 1), bare_requests_per_s=round(req, 1),
+                           ratio_aiohttp=round(figures["deliveries_per_s"] / aio, 3),
+                           ratio=round(figures["deliveries_per_s"] / req, 3))
         emit("throughput", figures,
              {"deliveries": args.deliveries, "webhooks": args.webhooks,
               "concurrency": concurrency, "delay_ms": args.delay_ms}, url)

@@ -272,7 +272,7 @@ def gunicorn(env: dict, log, port: int) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("seconds", [LOAD_SECONDS])
-def test_load_from_8_clients_under_gunicorn_gets_no_5xx_and_loses_nothing(
+def test_load_from_8_clients_single_and_batch_under_gunicorn_gets_no_5xx_and_loses_nothing(
         empty_database, tmp_path, seconds):
     if empty_database.startswith("postgresql"):
         seconds = min(seconds, 20)  # SQLite (one writer) is the hard case; PostgreSQL shorter
@@ -292,19 +292,26 @@ def test_load_from_8_clients_under_gunicorn_gets_no_5xx_and_loses_nothing(
             def client(n: int) -> None:
                 # Paced (~15 requests/s each, 8 at once): the point is concurrency for a
                 # minute, not the top rate (bench/ measures that), and CI shares 2 cores.
+                # Odd clients send batches of 5 (POST /api/v1/events/batch), even ones single
+                # events, so both paths meet the same worker and the same write lock.
                 session = requests.Session()
                 i = 0
                 while not stop.wait(0.066):
                     i += 1
+                    events = [{"event": "task.created", "task": {"id": n * 10**6 + i * 10 + k,
+                                                                 "goalId": 774}}
+                              for k in range(5 if n % 2 else 1)]
+                    batch = n % 2 == 1
                     response = session.post(
-                        f"http://127.0.0.1:{port}/api/v1/events", timeout=60,
-                        headers={"Authorization": f"Bearer {token}"},
-                        json={"event": "task.created", "task": {"id": n * 10**6 + i,
-                                                                 "goalId": 774}})
+                        f"http://127.0.0.1:{port}/api/v1/events" + ("/batch" if batch else ""),
+                        timeout=60, headers={"Authorization": f"Bearer {token}"},
+                        json={"events": events} if batch else events[0])
                     with lock:
                         results[response.status_code] += 1
                         if response.status_code == 202:
-                            accepted.append(response.json()["eventId"])
+                            answer = response.json()
+                            accepted.extend([item["eventId"] for item in answer["items"]]
+                                            if batch else [answer["eventId"]])
 
             try:
                 wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -323,7 +330,7 @@ def test_load_from_8_clients_under_gunicorn_gets_no_5xx_and_loses_nothing(
                 _, worker_log = worker.stop(signal.SIGTERM)
         arrivals = stats()["arrivals"]
     rate = len(accepted) / seconds
-    assert results == Counter({202: len(accepted)}), results
+    assert set(results) == {202} and sum(results.values()) < len(accepted), results
     assert len(accepted) == len(set(accepted)) > 0
     assert done, (statuses(empty_database), expected)
     assert len(arrivals) == expected, "every accepted event reached every webhook"
