@@ -945,7 +945,7 @@ def test_openapi_operations_declare_their_parameters_security_and_errors(openapi
                 if status.startswith(("4", "5")):
                     schema = resolve(openapi, response)["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}
-    assert len(op_ids) == len(set(op_ids)) == 18
+    assert len(op_ids) == len(set(op_ids)) == 22
 
 
 def test_openapi_event_body_has_one_schema_per_subscribable_event(openapi):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .exceptions import NotFound
-from .models import ApiToken, Delivery, Project, User, Webhook, fits
+from .models import ApiToken, Delivery, Event, Project, User, Webhook, fits
 
 # The width of each table's id column: a larger id from a URL can match nothing, and
 # PostgreSQL would refuse it as a parameter, so it is answered without a query.
@@ -36,6 +36,15 @@ def webhook(session: Session, webhook_id: int, visible: set[int] | None) -> Webh
     found = find(session, Webhook, webhook_id)
     if found is None or not _seen(found.project_id, visible):
         raise NotFound(f"no webhook {webhook_id}")
+    return found
+
+
+def event(session: Session, event_id: str, visible: set[int] | None) -> Event:
+    """The event, if its project is among `visible`; else NotFound (which does not repeat
+    the id: an event id is any string)."""
+    found = session.get(Event, event_id) if len(event_id) <= 32 else None
+    if found is None or not _seen(found.project_id, visible):
+        raise NotFound("no such event")
     return found
 
 

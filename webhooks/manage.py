@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, true, update
+from sqlalchemy import delete, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from .config import DeliverySettings
@@ -15,7 +15,7 @@ from .delivery.ports import Sender
 from .delivery.record import Finished, NotSent, record_outcomes
 from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
 from .exceptions import Conflict, Invalid
-from .ingest import new_event_id
+from .ingest import new_event_id, subscribed_webhooks
 from .models import TURNED_OFF_BY_HAND, Delivery, DeliveryStatus, Event, Project, Webhook, fits
 
 
@@ -134,19 +134,50 @@ def delete_webhook(session: Session, webhook: Webhook) -> None:
 def retry_delivery(session: Session, delivery: Delivery, webhook: Webhook,
                    now: datetime) -> Delivery:
     """Start a fresh cycle of attempts for a failed delivery."""
+    return _restart(session, delivery, webhook, now, (DeliveryStatus.FAILED,),
+                    ("retried", "retrying"),
+                    f"only failed deliveries can be retried; this one is {delivery.status}")
+
+
+def resend_delivery(session: Session, delivery: Delivery, webhook: Webhook,
+                    now: datetime) -> Delivery:
+    """Send a final delivery (success or failed) again: a fresh cycle, the same delivery id
+    (SPEC §4), so receivers that de-duplicate on X-Webhook-Delivery can tell."""
+    return _restart(session, delivery, webhook, now,
+                    (DeliveryStatus.SUCCESS, DeliveryStatus.FAILED), ("resent", "resending"),
+                    "the delivery is still pending; it can be resent once it is final")
+
+
+def _restart(session: Session, delivery: Delivery, webhook: Webhook, now: datetime,
+             statuses: tuple, verbs: tuple[str, str], not_final: str) -> Delivery:
+    """Back to pending for a fresh cycle, if its status is one of `statuses` (guarded: a
+    concurrent change wins)."""
     if delivery.event_type == TEST_EVENT:
-        raise Conflict("test deliveries cannot be retried; send a new test instead")
+        raise Conflict(f"test deliveries cannot be {verbs[0]}; send a new test instead")
     if not webhook.active:
-        raise Conflict("the webhook is inactive; turn it on before retrying")
+        raise Conflict(f"the webhook is inactive; turn it on before {verbs[1]}")
     changed = session.execute(
-        update(Delivery).where(Delivery.id == delivery.id,
-                               Delivery.status == DeliveryStatus.FAILED)
+        update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(statuses))
         .values(status=DeliveryStatus.PENDING, cycle_attempts=0, next_attempt_at=now,
                 completed_at=None, claim_token=None)).rowcount
     if not changed:
-        raise Conflict(f"only failed deliveries can be retried; this one is {delivery.status}")
+        raise Conflict(not_final)
     session.refresh(delivery)
     return delivery
+
+
+def replay_event(session: Session, event: Event, now: datetime) -> int:
+    """Send an event again to the webhooks of its project that are active and subscribed to
+    its type now: new deliveries (new ids) of the same body (SPEC §4). Returns how many."""
+    if event.type == TEST_EVENT:
+        raise Conflict("test events cannot be replayed; send a new test instead")
+    webhook_ids = subscribed_webhooks(session, event.project_id, event.type)
+    if webhook_ids:
+        session.execute(insert(Delivery.__table__), [
+            {"webhook_id": w, "event_id": event.id, "event_type": event.type,
+             "status": DeliveryStatus.PENDING, "attempts": 0, "cycle_attempts": 0,
+             "next_attempt_at": now, "created_at": now} for w in webhook_ids])
+    return len(webhook_ids)
 
 
 def retry_failed(session: Session, webhook: Webhook, now: datetime,

@@ -188,7 +188,9 @@ class Event(Base):
     """One ingested event; `body` is the exact outgoing JSON that gets signed."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("project_id", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("project_id", "idempotency_key"),
+                      Index("ix_events_project_id_created_at_id", "project_id", "created_at",
+                            "id"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -159,6 +159,12 @@ def _resources() -> dict:
         "completedAt": NULLABLE_TIMESTAMP,
     }
     secret = {"type": "string", "description": "Shown only this once."}
+    event_item = {"id": {"type": "string"}, "projectId": INT64,
+                  "event": {"enum": [*EVENT_TYPES, TEST_EVENT]}, "createdAt": TIMESTAMP,
+                  "deliveries": {"type": "array", "description": "In id order.", "items": obj({
+                      "id": INT64, "webhookId": INT64, "status": {"enum": list(DeliveryStatus)},
+                      "httpCode": {"type": ["integer", "null"]},
+                      "attempts": {"type": "integer", "minimum": 0}})}}
     accepted = {"eventId": {"type": "string"}, "deliveries": {
         "type": "integer", "minimum": 0,
         "description": "Deliveries created: one per subscribed active webhook."}}
@@ -190,6 +196,11 @@ def _resources() -> dict:
                                     "field": {"type": "string",
                                               "description": "The input at fault, if one is."}},
                                    ["code", "message"])}),
+        "EventLogItem": obj(event_item),
+        "EventDetail": obj({**event_item, "payload": ref("Payload")}),
+        "EventPage": _page("EventLogItem"),
+        "Replayed": obj({"deliveries": {"type": "integer", "minimum": 0, "description":
+                                        "New deliveries: one per webhook subscribed now."}}),
         "ProjectPage": _page("Project"),
         "WebhookPage": _page("Webhook"),
         "DeliveryPage": _page("Delivery"),
@@ -243,6 +254,8 @@ def _components() -> dict:
             "project_id": _path("project_id", "The project's id (the host app's goalId)."),
             "webhook_id": _path("webhook_id", "The webhook's id."),
             "delivery_id": _path("delivery_id", "The delivery's id."),
+            "event_id": {**_path("event_id", "The event's id (`eventId`)."),
+                         "schema": {"type": "string", "minLength": 1}},
             "cursor": {"name": "cursor", "in": "query", "required": False,
                        "description": "The nextCursor of the previous page.",
                        "schema": {"type": "string"}},
@@ -306,6 +319,12 @@ def _paths() -> dict:
                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
     status = {"name": "status", "in": "query", "required": False,
               "schema": {"enum": list(DeliveryStatus)}}
+    event_type = {"name": "type", "in": "query", "required": False,
+                  "schema": {"enum": [*EVENT_TYPES, TEST_EVENT]}}
+    since, until = ({"name": name, "in": "query", "required": False, "description": text,
+                     "schema": {"type": "string", "pattern": TIMESTAMP_PATTERN}}
+                    for name, text in (("since", "Created at or after."),
+                                       ("until", "Created before.")))
     project_links = {"getProject": _link("getProject", project_id="$response.body#/id"),
                      "listWebhooks": _link("listWebhooks", project_id="$response.body#/id"),
                      "createWebhook": _link("createWebhook", project_id="$response.body#/id")}
@@ -374,6 +393,22 @@ def _paths() -> dict:
             "retryDelivery", "Deliveries", "Start a fresh cycle of attempts for a failed delivery",
             write, (200, "Delivery", "The delivery, pending again."), (404, 409),
             ("delivery_id",))},
+        "/deliveries/{delivery_id}/resend": {"post": _op(
+            "resendDelivery", "Deliveries",
+            "Send a final delivery again: a fresh cycle with the same delivery id", write,
+            (200, "Delivery", "The delivery, pending again."), (404, 409), ("delivery_id",))},
+        "/projects/{project_id}/events": {"get": _op(
+            "listEvents", "Events", "A project's events with their deliveries, newest first",
+            read, (200, "EventPage", "A page of events."), (404, 422),
+            ("project_id", event_type, since, until, {**status, "description": (
+                "Only events with at least one delivery in this status.")}, *page))},
+        "/events/{event_id}": {"get": _op(
+            "getEvent", "Events", "An event with its payload and deliveries", read,
+            (200, "EventDetail", "The event."), (404,), ("event_id",))},
+        "/events/{event_id}/replay": {"post": _op(
+            "replayEvent", "Events",
+            "Send an event again to the webhooks subscribed to it now, as new deliveries",
+            write, (202, "Replayed", "The deliveries created."), (404, 409), ("event_id",))},
         "/openapi.json": {"get": _op(
             "getOpenApi", "Meta", "This document", None,
             (200, None, "The OpenAPI 3.1 document."))},

@@ -2,10 +2,11 @@
 from flask import Blueprint
 
 from ..exceptions import DomainError
-from . import deliveries, errors, events, openapi, projects, webhooks
+from . import deliveries, errors, event_log, events, openapi, projects, webhooks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(DomainError, errors.handle_domain_error)
-children = [module.bp for module in (events, projects, webhooks, deliveries, openapi)]
+children = [module.bp for module in (events, event_log, projects, webhooks, deliveries,
+                                      openapi)]
 for child in children:
     bp.register_blueprint(child)

@@ -32,6 +32,7 @@ QUERY = {
     "api.projects.list_projects": {"limit", "cursor"},
     "api.webhooks.list_webhooks": {"limit", "cursor"},
     "api.deliveries.list_deliveries": {"limit", "cursor", "status"},
+    "api.event_log.list_events": {"limit", "cursor", "type", "since", "until", "status"},
 }
 
 
@@ -95,7 +96,7 @@ def delivery_or_404(token: Caller, raw_id: str) -> tuple[Delivery, Webhook]:
     return lookup.delivery(db.session, path_id(raw_id, "delivery"), reachable(token))
 
 
-def page_args() -> tuple[int, int | None]:
+def page_args(decode=decode_cursor) -> tuple[int, object | None]:
     """`limit` and the decoded `cursor` of a list request (422 when out of range)."""
     raw_limit = request.args.get("limit")
     limit = DEFAULT_LIMIT
@@ -110,7 +111,7 @@ def page_args() -> tuple[int, int | None]:
     if not cursor:
         return limit, None
     try:
-        return limit, decode_cursor(cursor)
+        return limit, decode(cursor)
     except ValueError:
         raise Invalid("the cursor is not one this API handed out", "cursor") from None
 

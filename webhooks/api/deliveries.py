@@ -44,3 +44,14 @@ def retry_delivery(delivery_id: str):
     db.session.commit()
     wake(current_app)
     return serialize.delivery(delivery)
+
+
+@bp.post("/deliveries/<delivery_id>/resend")
+def resend_delivery(delivery_id: str):
+    """A final delivery sent again as a fresh cycle, with the same delivery id (SPEC §4)."""
+    token = require("webhooks:write")
+    delivery, webhook = delivery_or_404(token, delivery_id)
+    manage.resend_delivery(db.session, delivery, webhook, app_now())
+    db.session.commit()
+    wake(current_app)
+    return serialize.delivery(delivery)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from ..clock import iso
-from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Project, Webhook
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Project, Webhook
 
 
 def project(p: Project) -> dict:
@@ -32,6 +32,17 @@ def delivery(d: Delivery) -> dict:
 def attempt(a: DeliveryAttempt) -> dict:
     return {"attemptedAt": iso(a.attempted_at), "httpCode": a.http_code,
             "durationMs": a.duration_ms, "error": a.error, "responseBody": a.response_body}
+
+
+def event(e: Event, deliveries: list[Delivery], with_payload: bool = False) -> dict:
+    """An event of the log, with each of its deliveries in brief."""
+    item = {"id": e.id, "projectId": e.project_id, "event": e.type,
+            "createdAt": iso(e.created_at)}
+    if with_payload:
+        item["payload"] = json.loads(e.body)
+    item["deliveries"] = [{"id": d.id, "webhookId": d.webhook_id, "status": d.status,
+                           "httpCode": d.http_code, "attempts": d.attempts} for d in deliveries]
+    return item
 
 
 def delivery_detail(d: Delivery, body: str, attempts: list[DeliveryAttempt]) -> dict:
