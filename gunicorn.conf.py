@@ -14,3 +14,10 @@ timeout = 60
 control_socket_disable = True  # gunicorn 27 would otherwise create ~/.gunicorn
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
+
+# WEBHOOKS_LOG_FORMAT=json: gunicorn's own error and access lines are JSON objects too, with the
+# same time/level/logger/message keys as the app's (webhooks/logs.py).
+if os.environ.get("WEBHOOKS_LOG_FORMAT", "").strip().lower() == "json":
+    from webhooks.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig()

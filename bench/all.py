@@ -37,6 +37,10 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
      ["history", "--database", "sqlite", "--deliveries", "100000", "--requests", "30"]),
     ("history_postgresql", ["history", "--database", "postgresql"],
      ["history", "--database", "postgresql", "--deliveries", "100000", "--requests", "30"]),
+    ("trends_sqlite", ["trends", "--database", "sqlite"],
+     ["trends", "--database", "sqlite", "--deliveries", "100000", "--requests", "30"]),
+    ("trends_postgresql", ["trends", "--database", "postgresql"],
+     ["trends", "--database", "postgresql", "--deliveries", "100000", "--requests", "30"]),
     # also scrapes /metrics from a web process on the same database as the work goes on
     ("memory_sqlite", ["memory", "--database", "sqlite", "--metrics"],
      ["memory", "--database", "sqlite", "--deliveries", "5000", "--metrics"]),

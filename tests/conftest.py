@@ -26,6 +26,7 @@ from webhooks.scheduler import sender_for
 
 from .processes import kill_strays
 from .receiver import Receiver
+from .smtp import MailServer
 
 # A test run started in the background by a non-interactive shell (`.ci/run &`) inherits
 # SIGINT and SIGQUIT ignored, and so would every `flask run` the tests start: one that then
@@ -159,6 +160,14 @@ def runner(app):
 @pytest.fixture
 def receiver():
     server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (tests/smtp.py)."""
+    server = MailServer()
     yield server
     server.close()
 

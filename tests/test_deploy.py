@@ -71,3 +71,37 @@ def test_procfile_under_honcho_with_one_web_and_two_workers_delivers(
     assert all(r.headers["X-Webhook-Signature"] == sign(r.body, secret) for r in received)
     assert "worker.1" in output and "worker.2" in output and "web.1" in output
     assert formation.returncode is not None
+
+
+def test_gunicorn_writes_json_lines_behind_a_trusted_proxy(empty_database, tmp_path):
+    """WEBHOOKS_LOG_FORMAT=json covers gunicorn's own error and access lines; with one trusted
+    proxy the access line names the client the proxy saw."""
+    from .processes import setup_tenant_in_process
+
+    setup_tenant_in_process(empty_database)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOKS_", "FLASK_"))}
+    env.update({"DATABASE_URL": empty_database, "SECRET_KEY": "process-test-key",
+                "PORT": str(port), "WEB_CONCURRENCY": "1", "SCHEDULER_ENABLED": "0",
+                "WEBHOOKS_LOG_FORMAT": "json", "WEBHOOKS_TRUSTED_PROXIES": "1"})
+    log = open(tmp_path / "gunicorn.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:app", "--config",
+                               "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        answer = requests.get(f"http://127.0.0.1:{port}/login?x=1", timeout=5,
+                              headers={"X-Forwarded-For": "203.0.113.7"})
+        assert answer.status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    lines = [line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"gunicorn.error", "gunicorn.access"} <= {e["logger"] for e in entries}
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    (login,) = [e for e in entries if e["logger"] == "gunicorn.access" and e["path"] == "/login"]
+    assert (login["client"], login["method"], login["query"], login["status"]) == (
+        "203.0.113.7", "GET", "x=1", 200)
+    assert isinstance(login["duration_us"], int)

@@ -27,8 +27,8 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 WEBHOOK_FIELDS = {"id", "projectId", "url", "events", "active", "standardWebhooks",
                   "consecutiveFailures",
                   "deactivatedAt", "deactivationReason", "createdAt", "updatedAt"}
-DELIVERY_FIELDS = {"id", "webhookId", "eventId", "event", "status", "httpCode", "attempts",
-                   "createdAt", "nextAttemptAt", "completedAt"}
+DELIVERY_FIELDS = {"id", "webhookId", "eventId", "event", "example", "status", "httpCode",
+                   "attempts", "createdAt", "nextAttemptAt", "completedAt"}
 ATTEMPT_FIELDS = {"attemptedAt", "httpCode", "durationMs", "error", "responseBody"}
 TEST_BODY_KEYS = ["event", "timestamp", "webhookId", "goalId", "initiatorId"]
 READ_WRITE = "webhooks:read,webhooks:write"
@@ -135,7 +135,8 @@ def test_admin_token_creates_reads_renames_lists_and_deletes_a_project(client, a
                                                                        clock):
     r = client.post(f"{API}/projects", headers=auth_headers, json={"id": 9001, "name": " Backend "})
     assert r.status_code == 201
-    assert r.json == {"id": 9001, "name": "Backend", "createdAt": START, "updatedAt": START}
+    assert r.json == {"id": 9001, "name": "Backend", "notifyUrl": None, "createdAt": START,
+                      "updatedAt": START}
     assert client.get(f"{API}/projects/9001", headers=auth_headers).json == r.json
 
     clock.advance(5)
@@ -945,7 +946,7 @@ def test_openapi_operations_declare_their_parameters_security_and_errors(openapi
                 if status.startswith(("4", "5")):
                     schema = resolve(openapi, response)["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}
-    assert len(op_ids) == len(set(op_ids)) == 22
+    assert len(op_ids) == len(set(op_ids)) == 23
 
 
 def test_openapi_event_body_has_one_schema_per_subscribable_event(openapi):

@@ -149,6 +149,45 @@ def test_downgrade_then_upgrade_keeps_the_rows_of_the_earlier_schema(empty_datab
     assert read(empty_database, kept) == kept
 
 
+def test_upgrading_to_the_trends_rollup_fills_it_from_the_history_kept(empty_database):
+    """0007 adds the rollups and fills them from the deliveries and attempts already there:
+    the charts read after the upgrade what the rows themselves say, and go on doing so as
+    outcomes are recorded into the hours the upgrade filled."""
+    from sqlalchemy.orm import Session
+
+    from webhooks.config import DeliverySettings
+    from webhooks.models import Project, Webhook
+    from webhooks.trends import project_trends, webhook_trends
+
+    from .trends_history import NOW, as_reported, direct, from_trends, random_history, record
+    from .trends_history import store as store_rows
+
+    migrate(empty_database, "upgrade", SCRIPTS.get_revision("0007").down_revision)
+    engine = create_engine(empty_database)
+    with Session(engine) as session:
+        for project_id in (774, 775):
+            session.execute(Project.__table__.insert().values(
+                id=project_id, name="p", created_at=NOW, updated_at=NOW))
+        for webhook_id, project_id in ((1, 774), (2, 774), (3, 775)):
+            session.execute(Webhook.__table__.insert().values(
+                id=webhook_id, project_id=project_id, url="https://example.com/", events="",
+                secret_encrypted="x", active=True, standard_webhooks=False,
+                consecutive_failures=0, created_at=NOW, updated_at=NOW))
+        store_rows(session, random_history([1, 2, 3], count=400, seed=7))
+    migrate(empty_database, "upgrade")
+    with Session(engine) as session:
+        for recorded_after in (False, True):  # then outcomes recorded into the same hours
+            if recorded_after:
+                record(session, random_history([1, 2, 3], count=150, seed=8), DeliverySettings())
+            for webhook_id in (1, 2, 3):
+                assert from_trends(webhook_trends(session, webhook_id, NOW)) == as_reported(
+                    direct(session, [webhook_id], NOW))
+            expected = as_reported(direct(session, [1, 2], NOW))
+            assert from_trends(project_trends(session, 774, NOW)) == expected
+            assert sum(row[1] + row[2] for row in expected["30d"]) > 100
+    engine.dispose()
+
+
 def _flask(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)

@@ -57,6 +57,7 @@ def test_a_database_of_release_0001_upgrades_and_goes_on_delivering(empty_databa
     env = flask_env(empty_database, SECRET_KEY=release["secretKey"],
                     WEBHOOKS_POLL_SECONDS="0.1")
     flask(env, "db", "upgrade")
+    _charts_read_the_release_history(empty_database)
     port = free_port()
     server = Process(env, tmp_path / "server.log", "run", "--port", str(port))
     try:
@@ -66,6 +67,30 @@ def test_a_database_of_release_0001_upgrades_and_goes_on_delivering(empty_databa
         _delivers_with_the_secrets_shown_before(base, release, receiver)
     finally:
         server.stop()
+
+
+def _charts_read_the_release_history(database_url: str) -> None:
+    """The upgrade filled the trends' rollup (0007) from the release's deliveries and attempts:
+    every webhook's charts, seen from its last delivery, say what the rows say."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.orm import Session
+
+    from webhooks.models import Delivery, DeliveryAttempt, Webhook
+    from webhooks.trends import webhook_trends
+
+    from .trends_history import as_reported, direct, from_trends
+
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        now = max(session.scalar(select(func.max(Delivery.completed_at))),
+                  session.scalar(select(func.max(DeliveryAttempt.attempted_at))))
+        counted = 0
+        for webhook_id in session.scalars(select(Webhook.id)):
+            expected = as_reported(direct(session, [webhook_id], now))
+            assert from_trends(webhook_trends(session, webhook_id, now)) == expected
+            counted += sum(row[1] + row[2] + row[3] for row in expected["30d"])
+        assert counted > 0
+    engine.dispose()
 
 
 def _get(base: str, path: str, token: str):

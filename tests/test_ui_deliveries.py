@@ -405,7 +405,7 @@ def test_retry_all_failed_is_refused_for_an_inactive_webhook(ui, webhook, mixed,
 def test_retry_all_failed_without_javascript_redirects_to_the_filtered_history(ui, webhook, mixed):
     client, headers = ui
     response = client.post(f"/webhooks/{webhook.id}/deliveries/retry-failed",
-                           data={"status": "failed"},
+                           data={"status": "failed", "confirmed": "1"},  # after the confirm page
                            headers={"X-CSRFToken": headers["X-CSRFToken"]})
     assert response.status_code == 303
     assert response.headers["Location"] == f"/webhooks/{webhook.id}/deliveries?status=failed"

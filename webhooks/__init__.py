@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep payloads and resources in their documented order
     _init_extensions(app)
     _register_blueprints(app)
+    _trust_proxies(app)
 
     from . import cli, errors, logs, scheduler
 
@@ -44,6 +45,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind WEBHOOKS_TRUSTED_PROXIES reverse proxies, take the client's address, scheme,
+    host and prefix from their X-Forwarded-* headers (the sign-in limiter, logs and the
+    session cookie's Secure flag then see the client); with 0, such headers are ignored."""
+    from flask.sessions import SecureCookieSessionInterface
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = app.config["WEBHOOKS_TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)
+
+    class SecureWhenHttps(SecureCookieSessionInterface):
+        def get_cookie_secure(self, app: Flask) -> bool:
+            from flask import has_request_context, request
+            return super().get_cookie_secure(app) or (has_request_context()
+                                                       and request.is_secure)
+
+    app.session_interface = SecureWhenHttps()
 
 
 def _init_extensions(app: Flask) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import login_sessions
+from .clock import parse_age
 from .crypto import hash_token, new_api_token
 from .dbtx import writing
 from .exceptions import Invalid
@@ -99,11 +100,10 @@ def parse_scopes(raw) -> list[str]:
 
 def parse_duration(raw: str) -> timedelta:
     """`30d`, `12h`, `45m` or `90s` as a timedelta."""
-    match = re.fullmatch(r"\s*(\d+)\s*([dhms])\s*", raw or "")
-    if not match or int(match.group(1)) == 0:
-        raise Invalid("use a positive duration such as 30d, 12h or 45m", "expires_in")
-    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
-    return timedelta(**{unit: int(match.group(1))})
+    try:
+        return parse_age(raw or "")
+    except ValueError:
+        raise Invalid("use a positive duration such as 30d, 12h or 45m", "expires_in") from None
 
 
 def create_token(session: Session, user: User, name: str, scopes, project_ids: list[int] | None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import signal
 import sys
-from datetime import UTC, datetime
 
 import click
 from alembic.util import CommandError
@@ -14,6 +13,7 @@ from flask_migrate.cli import db as migrate_db
 from sqlalchemy import select
 
 from . import auth, keys, manage, migrating
+from .clock import parse_since
 from .crypto import StoredKey
 from .dbtx import writing
 from .delivery.prune import prune
@@ -174,16 +174,9 @@ def retry_failed(webhook_id: int, since: str | None) -> None:
 
 def _since(raw: str, now):
     try:
-        return now - auth.parse_duration(raw)
-    except Invalid:
-        pass
-    try:
-        moment = datetime.fromisoformat(raw.removesuffix("Z"))
+        return parse_since(raw, now)
     except ValueError:
         _fail(f"--since takes an age such as 24h or a date such as 2026-03-22T12:00, not {raw!r}")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 @webhooks_group.command("list")

@@ -6,7 +6,9 @@ import secrets
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from .mail import parse_smtp_url
 from .version import __version__
 
 
@@ -74,6 +76,33 @@ def _ca_bundle(path: str) -> str | None:
     return path
 
 
+def _smtp_url(raw: str):
+    try:
+        return parse_smtp_url(raw)
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOKS_SMTP_URL {exc}") from None
+
+
+def _base_url(raw: str) -> str:
+    """The public address of the UI, for links in mail: http(s)://host[:port][/path]."""
+    value = raw.strip().rstrip("/")
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not value.startswith(("http://", "https://")) or not host:
+        raise ConfigError(f"WEBHOOKS_BASE_URL must be the http(s) address people open the UI "
+                          f"at, like https://hooks.example.com, got {raw!r}")
+    return value
+
+
+def _mail_from(raw: str) -> str:
+    value = raw.strip()
+    if value.count("@") != 1 or any(c.isspace() or c in "<>," for c in value):
+        raise ConfigError(f"WEBHOOKS_MAIL_FROM must be one email address, got {raw!r}")
+    return value
+
+
 def _duration_days(raw: str) -> float:
     return _number("WEBHOOKS_RETENTION_DAYS", raw, 0)
 
@@ -90,6 +119,7 @@ class DeliverySettings:
     max_response_bytes: int = 64 * 1024
     kept_response_bytes: int = 4 * 1024
     user_agent: str = "webhooks/0"
+    mail_enabled: bool = False  # WEBHOOKS_SMTP_URL is set: notices go out by mail too
 
     @property
     def max_in_flight(self) -> int:
@@ -123,6 +153,11 @@ _ENV = {
     "WEBHOOKS_SESSION_HOURS": ("168", lambda v: _number("WEBHOOKS_SESSION_HOURS", v, 0.01)),
     "SECRET_KEY_FALLBACKS": ("", lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "WEBHOOKS_CA_BUNDLE": ("", lambda v: _ca_bundle(v.strip())),
+    "WEBHOOKS_TRUSTED_PROXIES": (
+        "0", lambda v: int(_number("WEBHOOKS_TRUSTED_PROXIES", v, 0))),
+    "WEBHOOKS_SMTP_URL": ("", _smtp_url),
+    "WEBHOOKS_MAIL_FROM": ("webhooks@localhost", _mail_from),
+    "WEBHOOKS_BASE_URL": ("http://127.0.0.1:5000", _base_url),
 }
 
 
@@ -168,4 +203,5 @@ def delivery_settings(config) -> DeliverySettings:
         lease=lease,
         concurrency=config["WEBHOOKS_SEND_CONCURRENCY"],
         user_agent=f"webhooks/{__version__}",
+        mail_enabled=config.get("WEBHOOKS_SMTP_URL") is not None,
     )

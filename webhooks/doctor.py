@@ -13,13 +13,15 @@ from sqlalchemy.engine import make_url
 from .crypto import StoredKey
 from .extensions import app_now, db
 from .keys import stored_keys
+from .mail import MailError
 from .stats import backlog, project_count, webhook_counts
 
 SETTINGS = ("SCHEDULER_ENABLED", "WEBHOOKS_POLL_SECONDS", "WEBHOOKS_TIMEOUT_SECONDS",
             "WEBHOOKS_RETRY_DELAYS", "WEBHOOKS_MAX_CONSECUTIVE_FAILURES",
             "WEBHOOKS_ALLOWED_HOSTS", "WEBHOOKS_RETENTION_DAYS", "WEBHOOKS_MAX_EVENT_BYTES",
             "WEBHOOKS_SEND_CONCURRENCY", "WEBHOOKS_CA_BUNDLE", "WEBHOOKS_LEASE_SECONDS",
-            "WEBHOOKS_LOG_FORMAT", "WEBHOOKS_SESSION_HOURS", "SESSION_COOKIE_SECURE")
+            "WEBHOOKS_LOG_FORMAT", "WEBHOOKS_SESSION_HOURS", "SESSION_COOKIE_SECURE",
+            "WEBHOOKS_TRUSTED_PROXIES")
 
 
 class Report:
@@ -48,6 +50,8 @@ def report(app: Flask, echo: Callable[[str], None]) -> int:
         _delivery(app, out)
     echo("Allowed hosts")
     _hosts(app, out)
+    echo("Mail")
+    _mail(app, out)
     echo(f"{out.problems} problem{'s' if out.problems != 1 else ''} found")
     return out.problems
 
@@ -138,3 +142,22 @@ def _hosts(app: Flask, out: Report) -> None:
     elif "private" in policy.kinds or "loopback" in policy.kinds:
         out.warn("loopback/private targets are allowed: fine for a trial or an internal "
                  "network, but anyone who can add a webhook can then reach those services")
+
+
+def _mail(app: Flask, out: Report) -> None:
+    from .scheduler import mailer_for
+
+    mailer = mailer_for(app)
+    if mailer is None:
+        out.ok("WEBHOOKS_SMTP_URL is not set: mail is off (projects' operational webhooks "
+               "are still told)")
+        return
+    out.ok(f"WEBHOOKS_SMTP_URL = {mailer.settings.display()}; from "
+           f"{app.config['WEBHOOKS_MAIL_FROM']}; links to {app.config['WEBHOOKS_BASE_URL']}")
+    try:
+        out.ok(mailer.check())
+    except MailError as exc:
+        out.fail(f"mail cannot go out: {exc}")
+    if "WEBHOOKS_BASE_URL" not in os.environ:
+        out.warn("WEBHOOKS_BASE_URL is not set: links in mail point to "
+                 f"{app.config['WEBHOOKS_BASE_URL']}")

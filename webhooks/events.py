@@ -29,6 +29,12 @@ class ObjectRule:
     strings: tuple[str, ...] = ()
     sent: str = ""  # the other fields TaskView sends (documentation)
 
+    def summary(self) -> str:
+        """What the object must carry, for the docs and the OpenAPI schema."""
+        sent = f" TaskView sends {self.sent}." if self.sent else ""
+        return (f"Required: {', '.join((*self.ints, *self.strings))}. Other fields pass "
+                f"through unchanged.{sent}")
+
 
 OBJECTS = {
     "task": ObjectRule("Task", ("id", "goalId"), sent="description, complete, statusId, "
@@ -162,6 +168,16 @@ EVENT_GROUPS = {group: tuple(e.name for e in EVENTS if e.group == group)
 TIMESTAMP_MESSAGE = "{field} must be UTC ISO-8601 with milliseconds, like 2026-03-22T12:00:00.000Z"
 
 
+# What the keys every family shares carry (the families' own keys say it in Family.fields).
+COMMON_KEYS = {
+    "event": "The event type (also in the X-Webhook-Event header).",
+    "timestamp": "When the event was accepted (or the time the host sent with it): UTC "
+                 "ISO-8601 with milliseconds and Z; the same on every retry.",
+    "initiatorId": "Who caused the event; null when nobody did.",
+    "changes": "Only the fields that changed, with their new values.",
+}
+
+
 class EventError(Invalid):
     """An ingested body breaks a rule; `field` names the part at fault."""
 
@@ -171,6 +187,11 @@ class EventError(Invalid):
 def family_of(event: str) -> Family:
     """The family of an event type (webhook.test included)."""
     return FAMILIES["test"] if event == TEST_EVENT else FAMILIES[BY_NAME[event].family]
+
+
+def body_keys(event: str) -> tuple[str, ...]:
+    """The keys of an event type's outgoing body, in the order they are sent."""
+    return tuple(k for k in family_of(event).keys if k != "changes" or event in WITH_CHANGES)
 
 
 def parse_json(raw: bytes):
@@ -323,3 +344,15 @@ def webhook_test_body(webhook_id: int, project_id: int, now: datetime,
     """The body of a `webhook.test` delivery."""
     return {"event": TEST_EVENT, "timestamp": _timestamp({}, now), "webhookId": webhook_id,
             "goalId": project_id, "initiatorId": initiator_id}
+
+
+def example_body(event: str, now: datetime, project_id: int | None = None) -> dict:
+    """The table's example of a subscribable event as it is sent: timestamped `now`, keys in
+    the documented order, and its goalId (wherever it stands) that of `project_id` if given."""
+    example = dict(BY_NAME[event].example)
+    if project_id is not None:
+        example = {key: {**value, "goalId": project_id} if key in OBJECTS else value
+                   for key, value in example.items()}
+        if "goalId" in example:
+            example["goalId"] = project_id
+    return validate(example, now)[1]

@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy import exists, select, tuple_
 from sqlalchemy.orm import Session
 
-from .models import Delivery, DeliveryAttempt, Event, fits
+from .events import BY_NAME, TEST_EVENT
+from .exceptions import Invalid
+from .models import Delivery, DeliveryAttempt, DeliveryStatus, Event, fits
 
 
 def encode_cursor(last_id: int) -> str:
@@ -65,9 +67,27 @@ def decode_event_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValueError("not a cursor") from None
     prefix, _, rest = text.partition(":")
     moment, _, event_id = rest.partition("|")
-    if prefix != "ev" or not event_id or not moment.isascii():
+    if (prefix != "ev" or not event_id or len(event_id) > 32 or "\x00" in event_id
+            or not moment.isascii()):
         raise ValueError("not a cursor")
-    return datetime.fromisoformat(moment), event_id
+    created_at = datetime.fromisoformat(moment)
+    if created_at.tzinfo is not None:  # the column holds naive UTC
+        raise ValueError("not a cursor")
+    return created_at, event_id
+
+
+def parse_event_type(value: str | None) -> str | None:
+    """An event type to filter on: one of the catalogue or `webhook.test`; None for any."""
+    if value is not None and value not in BY_NAME and value != TEST_EVENT:
+        raise Invalid(f"unknown event type {value!r}", "type")
+    return value
+
+
+def parse_status(value: str | None) -> str | None:
+    """A delivery status to filter on; None for any."""
+    if value is not None and value not in tuple(DeliveryStatus):
+        raise Invalid(f"status must be one of {', '.join(DeliveryStatus)}", "status")
+    return value
 
 
 @dataclass(frozen=True)

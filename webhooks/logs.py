@@ -26,9 +26,45 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(getattr(record, "fields", None) or {})
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            entry.update(access_fields(record.args))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+# gunicorn's access-log atoms, as fields named like the rest of our JSON lines.
+ACCESS_ATOMS = {"h": "client", "m": "method", "U": "path", "q": "query", "s": "status",
+                "B": "bytes", "D": "duration_us", "a": "user_agent", "f": "referer"}
+
+
+def access_fields(atoms: dict) -> dict:
+    """The fields of one gunicorn access line (the client's address is the proxy's unless
+    WEBHOOKS_TRUSTED_PROXIES says how many to look through)."""
+    fields = {name: atoms.get(atom) for atom, name in ACCESS_ATOMS.items()}
+    for number in ("status", "bytes", "duration_us"):
+        try:
+            fields[number] = int(fields[number])
+        except (TypeError, ValueError):
+            pass
+    return fields
+
+
+def gunicorn_logconfig() -> dict:
+    """gunicorn's `logconfig_dict` for JSON lines: its error and access loggers too."""
+    def handler(stream: str) -> dict:
+        return {"class": "logging.StreamHandler", "formatter": "json", "stream": stream}
+
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "webhooks.logs.JsonFormatter"}},
+        "handlers": {"error": handler("ext://sys.stderr"), "access": handler("ext://sys.stdout")},
+        "root": {"level": "INFO", "handlers": ["error"]},
+        "loggers": {"gunicorn.error": {"handlers": ["error"], "level": "INFO",
+                                       "propagate": False},
+                    "gunicorn.access": {"handlers": ["access"], "level": "INFO",
+                                        "propagate": False}},
+    }
 
 
 TEXT = logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")  # Flask's

@@ -42,7 +42,8 @@ def webhook(session: Session, webhook_id: int, visible: set[int] | None) -> Webh
 def event(session: Session, event_id: str, visible: set[int] | None) -> Event:
     """The event, if its project is among `visible`; else NotFound (which does not repeat
     the id: an event id is any string)."""
-    found = session.get(Event, event_id) if len(event_id) <= 32 else None
+    # PostgreSQL refuses NUL in text: such an id can match nothing.
+    found = session.get(Event, event_id) if len(event_id) <= 32 and "\x00" not in event_id else None
     if found is None or not _seen(found.project_id, visible):
         raise NotFound("no such event")
     return found
@@ -59,3 +60,18 @@ def delivery(session: Session, delivery_id: int,
     if row is None or not _seen(row[1].project_id, visible):
         raise NotFound(f"no delivery {delivery_id}")
     return row[0], row[1]
+
+
+def event_by_reference(session: Session, text: str,
+                       visible: set[int] | None) -> tuple[Event, int | None]:
+    """The event named by its id (`evt_…`) or by one of its deliveries' ids (the digits a
+    receiver logs from `X-Webhook-Delivery`), with that delivery's id; NotFound else."""
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        try:
+            found, _ = delivery(session, int(text), visible)
+        except NotFound:
+            pass
+        else:
+            return event(session, found.event_id, visible), found.id
+    return event(session, text, visible), None

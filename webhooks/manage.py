@@ -13,7 +13,15 @@ from .delivery.dispatcher import build_request
 from .delivery.hosts import HostPolicy, check_url
 from .delivery.ports import Sender
 from .delivery.record import Finished, NotSent, record_outcomes
-from .events import EVENT_TYPES, TEST_EVENT, encode_body, webhook_test_body
+from .delivery.rollup import forget
+from .events import (
+    BY_NAME,
+    EVENT_TYPES,
+    TEST_EVENT,
+    encode_body,
+    example_body,
+    webhook_test_body,
+)
 from .exceptions import Conflict, Invalid
 from .ingest import new_event_id, subscribed_webhooks
 from .models import TURNED_OFF_BY_HAND, Delivery, DeliveryStatus, Event, Project, Webhook, fits
@@ -115,6 +123,27 @@ def update_webhook(webhook: Webhook, policy: HostPolicy, now: datetime, url=None
     return webhook
 
 
+def set_notify_url(project: Project, box: SecretBox, policy: HostPolicy, raw, now: datetime,
+                   field: str = "notifyUrl") -> str | None:
+    """Set, change or (None, "") clear the project's operational webhook (SPEC §9).
+
+    Returns the new signing secret when the URL was set or changed (shown only this once)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        project.notify_url = project.notify_secret_encrypted = None
+        project.updated_at = now
+        return None
+    try:
+        url = parse_url(raw, policy)
+    except Invalid as exc:
+        raise Invalid(exc.message, field) from None
+    if url == project.notify_url and project.notify_secret_encrypted:
+        return None
+    secret = new_webhook_secret()
+    project.notify_url, project.notify_secret_encrypted = url, box.encrypt(secret)
+    project.updated_at = now
+    return secret
+
+
 def rotate_secret(webhook: Webhook, box: SecretBox, now: datetime) -> str:
     """Replace the secret at once; return the new one (shown only this once)."""
     secret = new_webhook_secret()
@@ -124,11 +153,15 @@ def rotate_secret(webhook: Webhook, box: SecretBox, now: datetime) -> str:
 
 
 def delete_webhook(session: Session, webhook: Webhook) -> None:
-    """Delete a webhook; the database cascades to its deliveries and their attempts.
+    """Delete a webhook; the database cascades to its deliveries and their attempts; then its
+    hourly rollup.
 
-    Rows are locked webhook first, then deliveries: the order the recorder uses too.
+    Rows are locked webhook first, then deliveries, then rollups: the order the recorder uses
+    too. (A recorder that got the deliveries' locks first commits its rollup rows before the
+    cascade can go on, so the last statement sees and deletes them.)
     """
     session.execute(delete(Webhook).where(Webhook.id == webhook.id))
+    forget(session, [webhook.id])
 
 
 def retry_delivery(session: Session, delivery: Delivery, webhook: Webhook,
@@ -154,6 +187,8 @@ def _restart(session: Session, delivery: Delivery, webhook: Webhook, now: dateti
     concurrent change wins)."""
     if delivery.event_type == TEST_EVENT:
         raise Conflict(f"test deliveries cannot be {verbs[0]}; send a new test instead")
+    if delivery.example:
+        raise Conflict(f"examples cannot be {verbs[0]}; send a new example instead")
     if not webhook.active:
         raise Conflict(f"the webhook is inactive; turn it on before {verbs[1]}")
     changed = session.execute(
@@ -171,6 +206,8 @@ def replay_event(session: Session, event: Event, now: datetime) -> int:
     its type now: new deliveries (new ids) of the same body (SPEC §4). Returns how many."""
     if event.type == TEST_EVENT:
         raise Conflict("test events cannot be replayed; send a new test instead")
+    if event.example:
+        raise Conflict("examples cannot be replayed; send a new example instead")
     webhook_ids = subscribed_webhooks(session, event.project_id, event.type)
     if webhook_ids:
         session.execute(insert(Delivery.__table__), [
@@ -181,9 +218,9 @@ def replay_event(session: Session, event: Event, now: datetime) -> int:
 
 
 def retry_failed(session: Session, webhook: Webhook, now: datetime,
-                 since: datetime | None = None) -> int:
-    """Start a fresh cycle for every failed delivery of an active webhook (test sends excepted),
-    or only for those created at or after `since`.
+                 since: datetime | None = None, until: datetime | None = None) -> int:
+    """Start a fresh cycle for every failed delivery of an active webhook (test and example
+    sends excepted), or only for those created at or after `since` and before `until`.
 
     One UPDATE, guarded by the status and by the webhook still being active when it runs;
     returns how many deliveries went back to pending.
@@ -195,8 +232,9 @@ def retry_failed(session: Session, webhook: Webhook, now: datetime,
     changed = session.execute(
         update(Delivery)
         .where(Delivery.webhook_id == webhook.id, Delivery.status == DeliveryStatus.FAILED,
-               Delivery.event_type != TEST_EVENT, still_active,
-               Delivery.created_at >= since if since is not None else true())
+               Delivery.event_type != TEST_EVENT, Delivery.example.is_(False), still_active,
+               Delivery.created_at >= since if since is not None else true(),
+               Delivery.created_at < until if until is not None else true())
         .values(status=DeliveryStatus.PENDING, cycle_attempts=0, next_attempt_at=now,
                 completed_at=None, claim_token=None)
         .execution_options(synchronize_session=False)).rowcount
@@ -210,21 +248,45 @@ def retry_failed(session: Session, webhook: Webhook, now: datetime,
 def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender,
               settings: DeliverySettings, now, initiator_id: int | None = None) -> Delivery:
     """Send a `webhook.test` delivery now and record it; never retried, never counted."""
+    return _send_now(session, webhook, box, sender, settings, now, lambda at: webhook_test_body(
+        webhook.id, webhook.project_id, at, initiator_id))
+
+
+def send_example(session: Session, webhook: Webhook, box: SecretBox, sender: Sender,
+                 settings: DeliverySettings, now, event) -> Delivery:
+    """Send the event table's example of `event` to one webhook now (subscribed to it or
+    not, on or off), with the project's goalId, marked with `X-Webhook-Example: true`, and
+    record it; like a test send, never retried, resent, replayed or counted."""
+    if event is None:
+        raise Invalid("event is required", "event")
+    if not isinstance(event, str) or event not in BY_NAME:
+        raise Invalid(f"unknown event {event!r}; expected one of: {', '.join(EVENT_TYPES)}",
+                      "event")
+    return _send_now(session, webhook, box, sender, settings, now,
+                     lambda at: example_body(event, at, webhook.project_id), example=True)
+
+
+def _send_now(session: Session, webhook: Webhook, box: SecretBox, sender: Sender,
+              settings: DeliverySettings, now, make_body, example: bool = False) -> Delivery:
+    """Store a one-off delivery of the body `make_body(now)`, send it at once (the webhook on
+    or off), and record its outcome; it never comes due again."""
     start = now()
+    body = make_body(start)
+    event_type, text = body["event"], encode_body(body)
     event_id, token = new_event_id(), new_token()
-    body = encode_body(webhook_test_body(webhook.id, webhook.project_id, start, initiator_id))
-    session.add(Event(id=event_id, project_id=webhook.project_id, type=TEST_EVENT, body=body,
-                      delivery_count=1, created_at=start))
+    session.add(Event(id=event_id, project_id=webhook.project_id, type=event_type, body=text,
+                      delivery_count=1, example=example, created_at=start))
     session.flush()  # no relationship orders the INSERTs: the event must exist first (FK)
-    delivery = Delivery(webhook_id=webhook.id, event_id=event_id, event_type=TEST_EVENT,
-                        status=DeliveryStatus.PENDING, attempts=0, cycle_attempts=0,
-                        next_attempt_at=None, claim_token=token, created_at=start)
+    delivery = Delivery(webhook_id=webhook.id, event_id=event_id, event_type=event_type,
+                        example=example, status=DeliveryStatus.PENDING, attempts=0,
+                        cycle_attempts=0, next_attempt_at=None, claim_token=token,
+                        created_at=start)
     session.add(delivery)
     session.flush()
     claimed = Claimed(delivery_id=delivery.id, token=token, webhook_id=webhook.id,
-                      event_type=TEST_EVENT, cycle_attempts=0, url=webhook.url,
-                      secret_encrypted=webhook.secret_encrypted, active=True, body=body,
-                      standard_webhooks=webhook.standard_webhooks)
+                      event_type=event_type, cycle_attempts=0, url=webhook.url,
+                      secret_encrypted=webhook.secret_encrypted, active=True, body=text,
+                      standard_webhooks=webhook.standard_webhooks, example=example)
     session.commit()  # never hold a transaction across the HTTP call
     try:
         request = build_request(claimed, box.decrypt(claimed.secret_encrypted), settings)
@@ -237,5 +299,8 @@ def send_test(session: Session, webhook: Webhook, box: SecretBox, sender: Sender
 
 
 def delete_project(session: Session, project: Project) -> None:
-    """Delete a project; the database cascades to webhooks, events and deliveries."""
+    """Delete a project; the database cascades to webhooks, events and deliveries; then the
+    webhooks' hourly rollups (in the order of `delete_webhook`)."""
+    webhook_ids = list(session.scalars(select(Webhook.id).where(Webhook.project_id == project.id)))
     session.execute(delete(Project).where(Project.id == project.id))
+    forget(session, webhook_ids)

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .latency import COLUMNS as LATENCY_COLUMNS
+
 # BIGINT everywhere but SQLite, whose rowid alias must be spelled INTEGER.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -95,6 +97,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Mail me when a webhook of my projects starts failing or is deactivated (SPEC §9).
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     projects: Mapped[list[Project]] = relationship(
         secondary=memberships, back_populates="members", order_by="Project.id")
@@ -130,6 +134,9 @@ class Project(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
+    # The operational webhook (SPEC §9): told when a webhook of the project fails or dies.
+    notify_url: Mapped[str | None] = mapped_column(String(2048))
+    notify_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -198,6 +205,8 @@ class Event(Base):
     body: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     delivery_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Stored for a "Send example" of the event catalogue: never replayed (see Delivery.example).
+    example: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
@@ -222,6 +231,9 @@ class Delivery(Base):
     event_id: Mapped[str] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
+    # A "Send example" of the event catalogue (its event's flag, kept here as event_type is):
+    # sent once with X-Webhook-Example: true; like a test send, never retried, resent or counted.
+    example: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cycle_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -249,6 +261,30 @@ class DeliveryAttempt(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
 
 
+def _rollup(name: str, period: str) -> Table:
+    """A rollup of deliveries per webhook and UTC `period` (its first moment)."""
+    return Table(
+        name, Base.metadata,
+        Column("webhook_id", Integer, primary_key=True),
+        Column(period, DateTime, primary_key=True),
+        Column("succeeded", Integer, nullable=False, server_default=text("0")),
+        Column("failed", Integer, nullable=False, server_default=text("0")),
+        *(Column(column, Integer, nullable=False, server_default=text("0"))
+          for column in LATENCY_COLUMNS),
+    )
+
+
+# A webhook's deliveries by the hour and by the day (UTC), for the trend charts
+# (webhooks.trends): the deliveries that became final in that hour or day (test sends
+# excepted), and a histogram of the durations of the attempts made in it (webhooks.latency).
+# Days are their 24 hours added up, kept apart so that a 30-day chart reads 30 rows. Kept in
+# step by the recorder, in the transaction that records the outcomes; pruning deliveries
+# leaves them alone. No foreign key: rows are locked after the deliveries' (see
+# webhooks.delivery.rollup), and deleting a webhook or project deletes them (webhooks.manage).
+delivery_hours = _rollup("delivery_hours", "hour")
+delivery_days = _rollup("delivery_days", "day")
+
+
 class MetricCounter(Base):
     """A counter of /metrics, added to by every process as it records outcomes."""
 
@@ -256,3 +292,46 @@ class MetricCounter(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[float] = mapped_column(Float, default=0)
+
+
+class NoticeKind(enum.StrEnum):
+    """What a notice tells (SPEC §9); the value is the operational webhook's event name."""
+
+    FAILING = "webhook.failing"
+    DEACTIVATED = "webhook.deactivated"
+
+
+class NoticeChannel(enum.StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class Notice(Base):
+    """One notice to one recipient: an email to a member, or a signed POST to the project's
+    operational webhook. Sent and retried like a delivery: pending until it succeeds or its
+    attempts run out, claimed with a lease and a token (SPEC §9)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_due", "next_attempt_at",
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        Index("ix_notices_project_id_id", "project_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(2048))  # an email address or the URL
+    body: Mapped[str] = mapped_column(Text)  # the operational webhook's JSON body
+    last_delivery_error: Mapped[str | None] = mapped_column(Text)  # the webhook's, for mail
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # why the notice's last attempt failed
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from .events import (
     BY_NAME,
+    COMMON_KEYS,
     EVENT_TYPES,
     NULLABLE_INT,
     OBJECTS,
     TEST_EVENT,
     WITH_CHANGES,
+    body_keys,
     family_of,
 )
 from .models import DeliveryStatus
@@ -28,6 +30,9 @@ TIMESTAMP = {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTE
              "description": "UTC ISO-8601 with milliseconds and Z.",
              "examples": ["2026-03-22T12:00:00.000Z"]}
 NULLABLE_TIMESTAMP = {**TIMESTAMP, "type": ["string", "null"]}
+NOTIFY_URL = {"type": ["string", "null"], "description": (
+    "The operational webhook (SPEC §9): receives webhook.failing and webhook.deactivated as "
+    "signed deliveries. http(s); the host must be allowed by WEBHOOKS_ALLOWED_HOSTS.")}
 
 
 def ref(name: str) -> dict:
@@ -65,11 +70,9 @@ def _event_objects() -> dict:
     for rule in OBJECTS.values():
         props = {field: INT64 for field in rule.ints}
         props |= {field: {"type": "string", "minLength": 1} for field in rule.strings}
-        sent = f" TaskView sends {rule.sent}." if rule.sent else ""
-        schemas[rule.schema] = obj(props, closed=False, description=(
-            f"Required: {', '.join(props)}. Other fields pass through unchanged.{sent}"))
+        schemas[rule.schema] = obj(props, closed=False, description=rule.summary())
     schemas["Changes"] = {"type": "object", "minProperties": 1,
-                          "description": "Only the fields that changed, with their new values."}
+                          "description": COMMON_KEYS["changes"]}
     return schemas
 
 
@@ -89,12 +92,10 @@ def _event_fields(event: str, outgoing: bool) -> tuple[dict, list[str]]:
         "timestamp": TIMESTAMP if outgoing else {
             "type": "string", "pattern": TIMESTAMP_PATTERN,
             "description": "Optional; kept verbatim. Defaults to the time the event is accepted."},
-        "initiatorId": {**NULLABLE_INT64,
-                        "description": "Who caused the event; null when nobody did."},
+        "initiatorId": {**NULLABLE_INT64, "description": COMMON_KEYS["initiatorId"]},
         "changes": ref("Changes"),
     }
-    keys = [k for k in family.keys if k != "changes" or event in WITH_CHANGES]
-    props = {key: own.get(key) or common[key] for key in keys}
+    props = {key: own.get(key) or common[key] for key in body_keys(event)}
     if outgoing:
         return props, list(props)
     if not family.echo_goal:
@@ -147,9 +148,12 @@ def _resources() -> dict:
                                "description": "Why it is off: by hand or too many failures."},
         "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
     }
+    example = {"type": "boolean", "description": (
+        "A \"Send example\" of the event catalogue: the event type's example body, sent once "
+        "with X-Webhook-Example: true; never retried, resent, replayed or counted.")}
     delivery = {
         "id": INT64, "webhookId": INT64, "eventId": {"type": "string"},
-        "event": {"enum": [*EVENT_TYPES, TEST_EVENT]},
+        "event": {"enum": [*EVENT_TYPES, TEST_EVENT]}, "example": example,
         "status": {"enum": list(DeliveryStatus)},
         "httpCode": {"type": ["integer", "null"], "description": "Of the latest attempt."},
         "attempts": {"type": "integer", "minimum": 0,
@@ -160,7 +164,8 @@ def _resources() -> dict:
     }
     secret = {"type": "string", "description": "Shown only this once."}
     event_item = {"id": {"type": "string"}, "projectId": INT64,
-                  "event": {"enum": [*EVENT_TYPES, TEST_EVENT]}, "createdAt": TIMESTAMP,
+                  "event": {"enum": [*EVENT_TYPES, TEST_EVENT]}, "example": example,
+                  "createdAt": TIMESTAMP,
                   "deliveries": {"type": "array", "description": "In id order.", "items": obj({
                       "id": INT64, "webhookId": INT64, "status": {"enum": list(DeliveryStatus)},
                       "httpCode": {"type": ["integer", "null"]},
@@ -170,8 +175,14 @@ def _resources() -> dict:
         "description": "Deliveries created: one per subscribed active webhook."}}
     return {
         "Project": obj({"id": {**INT64, "description": "The host app's goalId."},
-                        "name": {"type": "string"}, "createdAt": TIMESTAMP,
-                        "updatedAt": TIMESTAMP}),
+                        "name": {"type": "string"}, "notifyUrl": NOTIFY_URL,
+                        "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP}),
+        "ProjectWithNotifySecret": obj({
+            "id": INT64, "name": {"type": "string"}, "notifyUrl": NOTIFY_URL,
+            "notifySecret": {**secret, "description": "Signs the operational webhook's "
+                             "notices; returned only when notifyUrl is set or changed."},
+            "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP}, ["id", "name", "notifyUrl",
+                                                              "createdAt", "updatedAt"]),
         "Webhook": obj(webhook),
         "WebhookWithSecret": obj({**webhook, "secret": secret}),
         "Secret": obj({"secret": secret}),
@@ -181,6 +192,7 @@ def _resources() -> dict:
         "TestDelivery": obj({**delivery, "durationMs": {"type": ["integer", "null"], "minimum": 0},
                              "error": {"type": ["string", "null"]}}),
         "TestResult": obj({"delivery": ref("TestDelivery")}),
+        "ExampleRequest": obj({"event": ref("EventType")}),
         "Attempt": obj({"attemptedAt": TIMESTAMP, "httpCode": {"type": ["integer", "null"]},
                         "durationMs": {"type": "integer", "minimum": 0},
                         "error": {"type": ["string", "null"]},
@@ -225,7 +237,8 @@ def _inputs() -> dict:
                       "description": "A subscribable event (webhook.test is not one)."},
         "ProjectCreate": obj({"id": {**INT64, "description": "The host app's goalId."},
                               "name": name}),
-        "ProjectUpdate": obj({"name": name}, []),
+        "ProjectUpdate": obj({"name": name, "notifyUrl": {
+            **NOTIFY_URL, "description": NOTIFY_URL["description"] + " null clears it."}}, []),
         "WebhookCreate": obj({"url": url, "events": events, "standardWebhooks": STANDARD},
                              ["url", "events"]),
         "WebhookUpdate": obj({"url": url, "events": events, "active": {
@@ -330,7 +343,7 @@ def _paths() -> dict:
                      "createWebhook": _link("createWebhook", project_id="$response.body#/id")}
     webhook_links = {op: _link(op, webhook_id="$response.body#/id") for op in (
         "getWebhook", "updateWebhook", "deleteWebhook", "rotateSecret", "testWebhook",
-        "listDeliveries")}
+        "sendExample", "listDeliveries")}
     delivery_links = {op: _link(op, delivery_id="$response.body#/delivery/id")
                       for op in ("getDelivery", "retryDelivery")}
     page = ("cursor", "limit")
@@ -353,8 +366,10 @@ def _paths() -> dict:
         "/projects/{project_id}": {
             "get": _op("getProject", "Projects", "Read a project", read,
                        (200, "Project", "The project."), (404,), ("project_id",)),
-            "patch": _op("updateProject", "Projects", "Rename a project", admin,
-                         (200, "Project", "The project."), (404,), ("project_id",),
+            "patch": _op("updateProject", "Projects",
+                         "Rename a project, or set its operational webhook", admin,
+                         (200, "ProjectWithNotifySecret", "The project; with notifySecret when "
+                          "notifyUrl was set or changed."), (404,), ("project_id",),
                          "ProjectUpdate"),
             "delete": _op("deleteProject", "Projects",
                           "Delete a project with its webhooks, events and deliveries", admin,
@@ -382,6 +397,11 @@ def _paths() -> dict:
             "testWebhook", "Webhooks", "Send a webhook.test delivery now", write,
             (200, "TestResult", "The attempt's result, whatever the receiver answered."),
             (404,), ("webhook_id",), links=delivery_links)},
+        "/webhooks/{webhook_id}/example": {"post": _op(
+            "sendExample", "Webhooks", "Send an event type's example now, marked "
+            "X-Webhook-Example: true (subscribed or not, on or off)", write,
+            (200, "TestResult", "The attempt's result, whatever the receiver answered."),
+            (404,), ("webhook_id",), "ExampleRequest", delivery_links)},
         "/webhooks/{webhook_id}/deliveries": {"get": _op(
             "listDeliveries", "Deliveries", "A webhook's deliveries, newest first", read,
             (200, "DeliveryPage", "A page of deliveries."), (404, 422),

@@ -24,6 +24,8 @@ from .delivery.ports import Sender
 from .delivery.prune import prune
 from .delivery.sender import AsyncioSender
 from .extensions import db
+from .mail import Mailer, SmtpMailer
+from .notify import Notifier, prune_notices
 
 log = logging.getLogger("webhooks.scheduler")
 
@@ -40,6 +42,20 @@ def sender_for(app: Flask) -> Sender:
     return sender
 
 
+def mailer_for(app: Flask) -> Mailer | None:
+    """The SMTP mailer of WEBHOOKS_SMTP_URL, or None when mail is off."""
+    smtp = app.config.get("WEBHOOKS_SMTP_URL")
+    return None if smtp is None else SmtpMailer(smtp, ca_bundle=app.config["WEBHOOKS_CA_BUNDLE"])
+
+
+def notifier_for(app: Flask, session_factory: sessionmaker) -> Notifier:
+    """What sends notices (SPEC §9): mail and the projects' operational webhooks."""
+    return Notifier(session_factory, mailer_for(app), sender_for(app),
+                    app.extensions["secret_box"].decrypt, app.config["DELIVERY"],
+                    app.config.get("CLOCK", utcnow), app.config["WEBHOOKS_BASE_URL"],
+                    app.config["WEBHOOKS_MAIL_FROM"])
+
+
 class Runner:
     """Runs the dispatcher from an APScheduler interval job, and wakes it on ingest."""
 
@@ -52,15 +68,19 @@ class Runner:
                                      idle_wait=min(1.0, app.config["WEBHOOKS_POLL_SECONDS"]),
                                      on_turn=self._beat)
         self.session_factory = factory
+        self.notifier = notifier_for(app, factory)
         self._lock = threading.Lock()
         self._woken = threading.Event()
         self._running = False
         self.last_tick: datetime | None = None
         self.scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
-            executors={"default": JobExecutor(2)},
+            executors={"default": JobExecutor(3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC")
         self.scheduler.add_job(self.tick, "interval", id="dispatch",
+                               seconds=app.config["WEBHOOKS_POLL_SECONDS"],
+                               next_run_time=datetime.now().astimezone())
+        self.scheduler.add_job(self.notify, "interval", id="notify",
                                seconds=app.config["WEBHOOKS_POLL_SECONDS"],
                                next_run_time=datetime.now().astimezone())
         self.scheduler.add_job(self.prune, "interval", id="prune", hours=24,
@@ -114,12 +134,20 @@ class Runner:
         except Exception:  # the scheduler is shutting down; the next process start will poll
             log.debug("could not wake the scheduler", exc_info=True)
 
+    def notify(self) -> None:
+        """The notice job: send due notices; a failing mail server only delays them."""
+        try:
+            self.notifier.run_until_idle()
+        except Exception:
+            log.exception("notice job failed; the next run will try again")
+
     def prune(self) -> None:
         """The daily retention job."""
         days = self.app.config["WEBHOOKS_RETENTION_DAYS"]
         with writing(), self.session_factory() as session:
             deliveries, events = prune(session, utcnow(), timedelta(days=days))
             sessions = login_sessions.prune(session, utcnow())
+            prune_notices(session, utcnow(), timedelta(days=days))
             session.commit()
         log.info("pruned %d deliveries and %d events older than %s days, and %d expired "
                  "sign-in sessions", deliveries, events, days, sessions)

@@ -145,15 +145,16 @@ def admin_page(page, seeded):
     return page
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, full_page: bool = True) -> None:
     """Save a screenshot for the README under docs/screenshots/ (`make screenshots` sets
-    WEBHOOKS_SCREENSHOTS=1; ordinary runs leave the committed pictures alone)."""
+    WEBHOOKS_SCREENSHOTS=1; ordinary runs leave the committed pictures alone); of the
+    viewport alone if not `full_page`."""
     if not os.environ.get("WEBHOOKS_SCREENSHOTS"):
         return
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     folder = os.path.join(root, "docs", "screenshots")
     os.makedirs(folder, exist_ok=True)
-    page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+    page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=full_page)
 
 
 def user_count(server) -> int:

@@ -4,10 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from .. import manage
-from ..exceptions import Invalid
 from ..extensions import app_now, db
-from ..history import attempt_log, deliveries_page, encode_cursor, event_body
-from ..models import DeliveryStatus
+from ..history import attempt_log, deliveries_page, encode_cursor, event_body, parse_status
 from ..scheduler import wake
 from . import serialize
 from .common import delivery_or_404, page_args, require, webhook_or_404
@@ -19,9 +17,7 @@ bp = Blueprint("deliveries", __name__)
 def list_deliveries(webhook_id: str):
     token = require("webhooks:read")
     webhook = webhook_or_404(token, webhook_id)
-    status = request.args.get("status")
-    if status is not None and status not in tuple(DeliveryStatus):
-        raise Invalid(f"status must be one of {', '.join(DeliveryStatus)}", "status")
+    status = parse_status(request.args.get("status"))
     limit, before = page_args()
     rows, after = deliveries_page(db.session, webhook.id, status, before, limit)
     return {"items": [serialize.delivery(d) for d in rows],

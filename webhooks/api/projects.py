@@ -1,7 +1,7 @@
 """/api/v1/projects: list, create, read, rename, delete (SPEC §5)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from .. import manage
@@ -48,12 +48,20 @@ def get_project(project_id: str):
 def update_project(project_id: str):
     token = require("projects:write")
     project = project_or_404(token, project_id)
-    data = json_object(fields={"name"})
+    data = json_object(fields={"name", "notifyUrl"})
+    secret = None
     if "name" in data:
         project.name = manage.parse_name(data["name"])
         project.updated_at = app_now()
+    if "notifyUrl" in data:
+        raw = data["notifyUrl"]
+        if raw is not None and not isinstance(raw, str):
+            raise Invalid("notifyUrl must be a URL or null", "notifyUrl")
+        secret = manage.set_notify_url(project, current_app.extensions["secret_box"],
+                                       current_app.extensions["host_policy"], raw, app_now())
     db.session.commit()
-    return serialize.project(project)
+    answer = serialize.project(project)
+    return answer if secret is None else {**answer, "notifySecret": secret}
 
 
 @bp.delete("/projects/<project_id>")

@@ -8,8 +8,8 @@ from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Project, 
 
 
 def project(p: Project) -> dict:
-    return {"id": p.id, "name": p.name, "createdAt": iso(p.created_at),
-            "updatedAt": iso(p.updated_at)}
+    return {"id": p.id, "name": p.name, "notifyUrl": p.notify_url,
+            "createdAt": iso(p.created_at), "updatedAt": iso(p.updated_at)}
 
 
 def webhook(w: Webhook) -> dict:
@@ -23,8 +23,8 @@ def webhook(w: Webhook) -> dict:
 def delivery(d: Delivery) -> dict:
     final = d.status != DeliveryStatus.PENDING
     return {"id": d.id, "webhookId": d.webhook_id, "eventId": d.event_id, "event": d.event_type,
-            "status": d.status, "httpCode": d.http_code, "attempts": d.attempts,
-            "createdAt": iso(d.created_at),
+            "example": d.example, "status": d.status, "httpCode": d.http_code,
+            "attempts": d.attempts, "createdAt": iso(d.created_at),
             "nextAttemptAt": None if final else iso(d.next_attempt_at),
             "completedAt": iso(d.completed_at)}
 
@@ -36,7 +36,7 @@ def attempt(a: DeliveryAttempt) -> dict:
 
 def event(e: Event, deliveries: list[Delivery], with_payload: bool = False) -> dict:
     """An event of the log, with each of its deliveries in brief."""
-    item = {"id": e.id, "projectId": e.project_id, "event": e.type,
+    item = {"id": e.id, "projectId": e.project_id, "event": e.type, "example": e.example,
             "createdAt": iso(e.created_at)}
     if with_payload:
         item["payload"] = json.loads(e.body)

@@ -1,4 +1,5 @@
-"""/api/v1/.../webhooks: create, list, read, change, delete, rotate, test (SPEC §5)."""
+"""/api/v1/.../webhooks: create, list, read, change, delete, rotate, test, send an event
+type's example (SPEC §5; the example: issue 14's event catalogue)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app
@@ -86,5 +87,22 @@ def test_webhook(webhook_id: str):
     webhook = webhook_or_404(token, webhook_id)
     delivery = manage.send_test(db.session, webhook, current_app.extensions["secret_box"],
                                 sender_for(current_app), current_app.config["DELIVERY"], app_now)
+    return _sent(delivery)
+
+
+@bp.post("/webhooks/<webhook_id>/example")
+def send_example(webhook_id: str):
+    """Send the example of `{"event": ...}` now (manage.send_example): answered like a test."""
+    token = require("webhooks:write")
+    webhook = webhook_or_404(token, webhook_id)
+    event = json_object(fields={"event"}).get("event")
+    delivery = manage.send_example(db.session, webhook, current_app.extensions["secret_box"],
+                                   sender_for(current_app), current_app.config["DELIVERY"],
+                                   app_now, event)
+    return _sent(delivery)
+
+
+def _sent(delivery) -> dict:
+    """A one-off send's delivery, with its attempt's duration and error."""
     return {"delivery": {**serialize.delivery(delivery), "durationMs": delivery.duration_ms,
                          "error": delivery.last_error}}

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..events import TEST_EVENT
 from ..models import Delivery, DeliveryStatus, Event, Webhook
 
 
@@ -31,6 +32,12 @@ class Claimed:
     active: bool
     body: str
     standard_webhooks: bool = False
+    example: bool = False  # a "Send example" of the event catalogue (X-Webhook-Example)
+
+    @property
+    def one_off(self) -> bool:
+        """A test or example send: made once, at once; never retried, never counted."""
+        return self.example or self.event_type == TEST_EVENT
 
 
 def new_token() -> str:
@@ -42,7 +49,7 @@ _DETAILS = (  # labelled with Claimed's field names
     select(_deliveries.c.id.label("delivery_id"), _deliveries.c.webhook_id,
            _deliveries.c.event_type, _deliveries.c.cycle_attempts, _webhooks.c.url,
            _webhooks.c.secret_encrypted, _webhooks.c.active, _events.c.body,
-           _webhooks.c.standard_webhooks)
+           _webhooks.c.standard_webhooks, _deliveries.c.example)
     .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
     .join(_events, _events.c.id == _deliveries.c.event_id)
 )

@@ -35,6 +35,7 @@ from .record import Finished, NotSent, log_attempts, record_outcomes
 from .signing import sign, standard_signature
 
 log = logging.getLogger("webhooks.delivery")
+EXAMPLE_HEADER = "X-Webhook-Example"  # "true" on a "Send example" of the event catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class Exchanged(NamedTuple):
 def build_request(claimed: Claimed, secret: str, settings: DeliverySettings,
                   unix_now: int | None = None) -> OutgoingRequest:
     """The signed request for a claimed delivery (also signed the Standard Webhooks way if
-    the webhook asks for it)."""
+    the webhook asks for it; marked with EXAMPLE_HEADER if it is an example)."""
     body = claimed.body.encode("utf-8")
     delivery_id = str(claimed.delivery_id)
     headers = {
@@ -74,6 +75,8 @@ def build_request(claimed: Claimed, secret: str, settings: DeliverySettings,
         "X-Webhook-Delivery": delivery_id,
         "Accept-Encoding": "identity",
     }
+    if claimed.example:
+        headers[EXAMPLE_HEADER] = "true"
     if claimed.standard_webhooks:
         timestamp = int(time.time()) if unix_now is None else unix_now
         headers["webhook-id"] = delivery_id

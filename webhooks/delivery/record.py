@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from ..config import DeliverySettings
 from ..crypto import UNREADABLE_SECRET
-from ..events import TEST_EVENT
-from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Webhook
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, NoticeKind, Webhook
+from ..notify import Crossing, crossed, failing_mark, raise_notices, reason_for
 from .claim import Claimed
 from .counters import Tally
 from .policy import apply_outcomes, next_attempt
 from .ports import Outcome
+from .rollup import roll_up
 
 log = logging.getLogger("webhooks.delivery")
 
@@ -140,9 +141,11 @@ def _record_checked(session: Session, plans: list, now: datetime,
 
 def _write_attempts(session: Session, plans: list, finals: dict, current: dict,
                     now: datetime, settings: DeliverySettings, tally: Tally) -> None:
-    """After the deliveries' rows: the attempt log, the webhooks' counters, the tally."""
+    """After the deliveries' rows: the attempt log, the webhooks' counters, the hourly rollup
+    (webhooks.delivery.rollup), the tally."""
     session.execute(insert(_attempts), [_attempt_values(f) for f, _ in plans])
-    deactivated = _apply_counters(session, finals, current, now, settings)
+    deactivated = _apply_counters(session, finals, current, now, settings, plans)
+    roll_up(session, plans, now)
     for f, (status, _) in plans:
         if f.not_sent is NotSent.WEBHOOK_INACTIVE:
             outcome = "skipped"
@@ -173,36 +176,54 @@ def _lock_webhooks(session: Session, webhook_ids: list[int]) -> dict:
 
 
 def _apply_counters(session: Session, finals: dict, current: dict, now: datetime,
-                    settings: DeliverySettings) -> int:
-    """Fold final outcomes into locked webhooks' counters; deactivate at the threshold.
+                    settings: DeliverySettings, plans: list) -> int:
+    """Fold final outcomes into locked webhooks' counters; deactivate at the threshold, and
+    write the notices of every line crossed (SPEC §9), under the same locks.
 
     Returns how many webhooks this deactivated."""
-    counters, deactivations = [], []
+    counters, deactivations, crossings = [], [], []
     threshold = settings.max_consecutive_failures
+    mark = failing_mark(threshold)
     for webhook_id, outcomes in finals.items():
         row = current.get(webhook_id)
         if row is None:
             continue
         failures, reached = apply_outcomes(row.consecutive_failures, outcomes, threshold)
         counters.append({"b_id": webhook_id, "b_failures": failures})
-        if reached:
-            deactivations.append({"b_id": webhook_id, "b_at": now, "b_reason":
-                                  f"{threshold} consecutive deliveries failed"})
+        if mark is not None and crossed(row.consecutive_failures, outcomes, mark):
+            crossings.append(Crossing(webhook_id, NoticeKind.FAILING, mark,
+                                      reason_for(NoticeKind.FAILING, mark, threshold),
+                                      _last_error(plans, webhook_id)))
+        if reached and row.active:
+            reason = reason_for(NoticeKind.DEACTIVATED, failures, threshold)
+            deactivations.append({"b_id": webhook_id, "b_at": now, "b_reason": reason})
+            crossings.append(Crossing(webhook_id, NoticeKind.DEACTIVATED, failures, reason,
+                                      _last_error(plans, webhook_id)))
     if counters:
         session.execute(_UPDATE_COUNTER, counters)
+    if crossings:
+        raise_notices(session, crossings, now, settings.mail_enabled)
     if deactivations:
         return max(session.execute(_DEACTIVATE, deactivations).rowcount, 0)
     return 0
 
 
+def _last_error(plans: list, webhook_id: int) -> str | None:
+    """The error of the webhook's last counted failure in this batch."""
+    errors = [f.outcome.error for f, (status, _) in plans
+              if f.claimed.webhook_id == webhook_id and status == DeliveryStatus.FAILED
+              and _counts(f)]
+    return errors[-1] if errors else None
+
+
 def _counts(f: Finished) -> bool:
     """Whether the outcome is retried and moves the consecutive-failure counter when final.
 
-    Test sends, deliveries skipped because their webhook is off, and deliveries that could
-    not be signed (SECRET_KEY changed) do neither: the last fail at once, and the webhook
-    stays on, so `flask deliveries retry-failed` recovers them once the key is right.
+    Test and example sends, deliveries skipped because their webhook is off, and deliveries
+    that could not be signed (SECRET_KEY changed) do neither: the last fail at once, and the
+    webhook stays on, so `flask deliveries retry-failed` recovers them once the key is right.
     """
-    return f.claimed.event_type != TEST_EVENT and f.not_sent is None
+    return not f.claimed.one_off and f.not_sent is None
 
 
 def _plan(f: Finished, now: datetime, settings: DeliverySettings) -> Plan:

@@ -7,11 +7,22 @@ from werkzeug.exceptions import default_exceptions
 
 from ..errors import handle_http_exception
 from ..exceptions import DomainError
-from . import admin, auth, deliveries, projects, tokens, webhooks
+from . import (
+    admin,
+    auth,
+    catalogue,
+    deliveries,
+    events,
+    notifications,
+    projects,
+    tokens,
+    webhooks,
+)
 from .common import sidebar_context
 
 bp = Blueprint("ui", __name__)
-for module in (auth, projects, webhooks, deliveries, tokens, admin):
+for module in (auth, projects, webhooks, deliveries, events, catalogue, notifications, tokens,
+               admin):
     bp.register_blueprint(module.bp)
 
 

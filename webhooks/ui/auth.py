@@ -120,6 +120,9 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         for limiter, key in keys:
             limiter.failed(key)
+        current_app.logger.warning("failed sign-in for %s from %s", email, request.remote_addr,
+                                   extra={"fields": {"email": email,
+                                                     "client": request.remote_addr}})
         errors["password"] = "wrong email or password"
     return render("auth/login.html", 422 if errors else 200, form=form, errors=errors)
 
@@ -166,6 +169,21 @@ def change_password():
     flash("Your password was changed" + (
         f"; {others} other session{'s were' if others != 1 else ' was'} signed out."
         if others > 0 else "."))
+    return redirect(url_for("ui.auth.account"))
+
+
+@bp.post("/account/notifications")
+@login_required
+def set_notifications():
+    """Turn the failing/deactivated emails (SPEC §9) on or off for yourself."""
+    choice = request.form.getlist("notify_email")  # "0" always, and "1" when ticked
+    if "0" not in choice:
+        return _account_page(422, errors={"notify_email": "choose whether to get emails"})
+    user = db.session.get(User, current_user.id)
+    user.notify_email = "1" in choice
+    db.session.commit()
+    flash("You will get an email when a webhook of your projects starts failing or is turned "
+          "off." if user.notify_email else "You will get no more emails about failing webhooks.")
     return redirect(url_for("ui.auth.account"))
 
 

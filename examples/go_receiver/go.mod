@@ -1,0 +1,3 @@
+module example.com/webhooks/go_receiver
+
+go 1.19
