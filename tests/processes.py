@@ -37,7 +37,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 20) -> None:
+# Generous: on a loaded 2-core CI machine a gunicorn or flask process has taken over 20 s to
+# answer; waiting longer costs nothing when it is up sooner.
+def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -136,7 +138,7 @@ def setup_tenant_in_process(database_url: str) -> str:
     return token
 
 
-def wait_for_port(port: int, timeout: float = 20) -> None:
+def wait_for_port(port: int, timeout: float = 60) -> None:
     """Wait until something listens on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

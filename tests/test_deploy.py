@@ -48,7 +48,7 @@ def test_procfile_under_honcho_with_one_web_and_two_workers_delivers(
                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/healthz", timeout=30)
+        wait_http(base + "/healthz", timeout=60)
         headers = {"Authorization": f"Bearer {token}"}
         created = requests.post(f"{base}/api/v1/projects/774/webhooks", headers=headers, timeout=10,
                                 json={"url": receiver.url(), "events": ["task.updated"]})
